@@ -1,0 +1,15 @@
+/*
+ * stackrig.h - the umbrella header of libstackrig, the integration-test framework for C.
+ * Include this one; each module also has its own header under stackrig/.
+ */
+#ifndef STACKRIG_H
+#define STACKRIG_H
+
+#include "stackrig/common.h"
+#include "stackrig/error.h"
+#include "stackrig/log.h"
+#include "stackrig/config.h"
+#include "stackrig/http.h"
+#include "stackrig/compose.h"
+
+#endif

@@ -1,0 +1,218 @@
+/*
+ * util.c - allocation, buffers, clocks and small string helpers for every module.
+ */
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+#include <time.h>
+
+#include "stackrig/error.h"
+
+static void out_of_memory(size_t size)
+{
+  /* The library never prints, but it cannot go on either: abort with the reason in core. */
+  (void)size;
+  abort();
+}
+
+void *rig__malloc(size_t size)
+{
+  void *p = malloc(size ? size : 1);
+  if (!p)
+    out_of_memory(size);
+  return p;
+}
+
+void *rig__calloc(size_t count, size_t size)
+{
+  void *p = calloc(count ? count : 1, size ? size : 1);
+  if (!p)
+    out_of_memory(count * size);
+  return p;
+}
+
+void *rig__realloc(void *ptr, size_t size)
+{
+  void *p = realloc(ptr, size ? size : 1);
+  if (!p)
+    out_of_memory(size);
+  return p;
+}
+
+char *rig__strdup(const char *s)
+{
+  return s ? rig__strndup(s, strlen(s)) : NULL;
+}
+
+char *rig__strndup(const char *s, size_t n)
+{
+  char *copy = rig__malloc(n + 1);
+  memcpy(copy, s, n);
+  copy[n] = '\0';
+  return copy;
+}
+
+char *rig__vsprintf(const char *fmt, va_list ap)
+{
+  va_list again;
+  va_copy(again, ap);
+  int len = vsnprintf(NULL, 0, fmt, again);
+  va_end(again);
+  if (len < 0)
+    return rig__strdup("");
+  char *s = rig__malloc((size_t)len + 1);
+  vsnprintf(s, (size_t)len + 1, fmt, ap);
+  return s;
+}
+
+char *rig__sprintf(const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  char *s = rig__vsprintf(fmt, ap);
+  va_end(ap);
+  return s;
+}
+
+void rig__buf_grow(rig_buf *buf, size_t extra)
+{
+  size_t need = buf->len + extra + 1;
+  if (need <= buf->cap)
+    return;
+  size_t cap = buf->cap ? buf->cap : 64;
+  while (cap < need)
+    cap *= 2;
+  buf->data = rig__realloc(buf->data, cap);
+  buf->cap = cap;
+}
+
+void rig__buf_append(rig_buf *buf, const void *data, size_t len)
+{
+  rig__buf_grow(buf, len);
+  if (len)
+    memcpy(buf->data + buf->len, data, len);
+  buf->len += len;
+  buf->data[buf->len] = '\0';
+}
+
+void rig__buf_puts(rig_buf *buf, const char *s)
+{
+  rig__buf_append(buf, s, strlen(s));
+}
+
+void rig__buf_putc(rig_buf *buf, char c)
+{
+  rig__buf_append(buf, &c, 1);
+}
+
+void rig__buf_vprintf(rig_buf *buf, const char *fmt, va_list ap)
+{
+  va_list again;
+  va_copy(again, ap);
+  int len = vsnprintf(NULL, 0, fmt, again);
+  va_end(again);
+  if (len <= 0) {
+    rig__buf_grow(buf, 0);
+    buf->data[buf->len] = '\0';
+    return;
+  }
+  rig__buf_grow(buf, (size_t)len);
+  vsnprintf(buf->data + buf->len, (size_t)len + 1, fmt, ap);
+  buf->len += (size_t)len;
+}
+
+void rig__buf_printf(rig_buf *buf, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  rig__buf_vprintf(buf, fmt, ap);
+  va_end(ap);
+}
+
+void rig__buf_clear(rig_buf *buf)
+{
+  buf->len = 0;
+  if (buf->data)
+    buf->data[0] = '\0';
+}
+
+char *rig__buf_detach(rig_buf *buf)
+{
+  char *data = buf->data ? buf->data : rig__strdup("");
+  buf->data = NULL;
+  buf->len = buf->cap = 0;
+  return data;
+}
+
+void rig__buf_dispose(rig_buf *buf)
+{
+  free(buf->data);
+  buf->data = NULL;
+  buf->len = buf->cap = 0;
+}
+
+int64_t rig__now_ns(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t rig__now_ms(void)
+{
+  return rig__now_ns() / 1000000;
+}
+
+int64_t rig__wall_ns(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void rig__sleep_ms(int64_t ms)
+{
+  if (ms <= 0)
+    return;
+  struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000};
+  while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
+  }
+}
+
+int rig__streq(const char *a, const char *b)
+{
+  if (!a || !b)
+    return a == b;
+  return strcmp(a, b) == 0;
+}
+
+int rig__strcaseprefix(const char *s, const char *prefix)
+{
+  return strncasecmp(s, prefix, strlen(prefix)) == 0;
+}
+
+int rig__read_file(char **out, size_t *out_len, const char *path)
+{
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return rig_error_set(errno == ENOENT ? RIG_ENOTFOUND : RIG_EIO, "%s: %s", path,
+                         strerror(errno));
+  rig_buf buf = RIG_BUF_INIT;
+  char chunk[8192];
+  size_t n;
+  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+    rig__buf_append(&buf, chunk, n);
+  int failed = ferror(f);
+  fclose(f);
+  if (failed) {
+    rig__buf_dispose(&buf);
+    return rig_error_set(RIG_EIO, "%s: read error", path);
+  }
+  if (out_len)
+    *out_len = buf.len;
+  *out = rig__buf_detach(&buf);
+  return RIG_OK;
+}
