@@ -10,6 +10,7 @@
 #include "stackrig/log.h"
 #include "stackrig/config.h"
 #include "stackrig/http.h"
+#include "stackrig/otlp.h"
 #include "stackrig/compose.h"
 
 #endif
