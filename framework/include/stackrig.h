@@ -12,5 +12,6 @@
 #include "stackrig/http.h"
 #include "stackrig/otlp.h"
 #include "stackrig/compose.h"
+#include "stackrig/docker.h"
 
 #endif
