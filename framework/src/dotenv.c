@@ -165,7 +165,7 @@ cleanup:
 
 static int interpolate(const interp *in, rig_buf *out, const char *s, size_t len)
 {
-  rig__buf_grow(out, len);
+  rig__buf_append(out, "", 0); /* terminated even when nothing follows */
   for (size_t i = 0; i < len;) {
     if (s[i] != '$') {
       rig__buf_putc(out, s[i++]);

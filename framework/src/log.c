@@ -25,8 +25,8 @@ struct rig_log {
 };
 
 static const char *const level_names[] = {"trace", "debug", "info", "warn", "error", "off"};
-/* Padded to one width so that messages line up on a console. */
-static const char *const console_names[] = {"TRACE", "DEBUG", "INFO ", "WARN ", "ERROR"};
+/* Padded to one width (outside the colour) so that messages line up on a console. */
+static const char *const console_names[] = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR"};
 static const char *const console_colors[] = {
     "\033[90m",   /* trace: grey */
     "\033[36m",   /* debug: cyan */
@@ -324,9 +324,10 @@ static void emit(rig_log *log, rig_log_level level, const char *message, char **
     rig__buf_printf(&line, "%s%02d:%02d:%02d.%03d%s ", log->color ? COLOR_DIM : "", tm.tm_hour,
                     tm.tm_min, tm.tm_sec, millis, log->color ? COLOR_RESET : "");
     if (log->color)
-      rig__buf_printf(&line, "%s%s%s ", console_colors[level], console_names[level], COLOR_RESET);
+      rig__buf_printf(&line, "%s%s%s", console_colors[level], console_names[level], COLOR_RESET);
     else
-      rig__buf_printf(&line, "%s ", console_names[level]);
+      rig__buf_puts(&line, console_names[level]);
+    rig__buf_printf(&line, "%*s", 6 - (int)strlen(console_names[level]), "");
     put_console_text(&line, message, 0);
     for (size_t i = 0; i + 1 < count; i += 2) {
       rig__buf_putc(&line, ' ');
