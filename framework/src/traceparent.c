@@ -121,33 +121,40 @@ int rig_traceparent_new(rig_traceparent *out, const rig_traceparent *parent, int
   return RIG_OK;
 }
 
-/* Reads 2*n lowercase hex digits at text[at]; on failure returns the offending offset. */
-static int read_hex_field(uint8_t *bytes, size_t n, const char *text, size_t at, size_t *bad)
+static uint8_t hex_byte(const char *two)
 {
-  for (size_t i = 0; i < n; i++) {
-    int hi = hex_value_lower(text[at + 2 * i]);
-    int lo = hex_value_lower(text[at + 2 * i + 1]);
-    if (hi < 0 || lo < 0) {
-      *bad = at + 2 * i + (hi < 0 ? 0 : 1);
-      return -1;
-    }
-    bytes[i] = (uint8_t)(hi << 4 | lo);
-  }
-  return 0;
+  return (uint8_t)(hex_value(two[0]) << 4 | hex_value(two[1]));
+}
+
+/* What the character at offset i of a version-00 layout must be, for error messages. */
+static const char *field_at(size_t i)
+{
+  if (i < 2)
+    return "version: expected two lowercase hex digits";
+  if (i == 2 || i == 35 || i == 52)
+    return "expected '-'";
+  if (i < 35)
+    return "trace id: expected 32 lowercase hex digits";
+  if (i < 52)
+    return "span id: expected 16 lowercase hex digits";
+  return "flags: expected 2 lowercase hex digits";
 }
 
 /* Quotes at most 80 bytes of untrusted header text in an error message. */
 static int parse_error(const char *what, const char *text, size_t len, size_t column,
-                       const char *fmt, const char *arg)
+                       const char *problem)
 {
   int shown = len > 80 ? 80 : (int)len;
-  char *problem = rig__sprintf(fmt, arg);
-  int rc = rig_error_set(RIG_EPARSE, "%s \"%.*s%s\": column %zu: %s", what, shown, text,
-                         len > 80 ? "..." : "", column, problem);
-  free(problem);
-  return rc;
+  rig_error_set(RIG_EPARSE, "%s \"%.*s%s\": column %zu: %s", what, shown, text,
+                len > 80 ? "..." : "", column, problem);
+  rig_error_add_detail("column", "%zu", column);
+  return RIG_EPARSE;
 }
 
+/*
+ * Checks the value position by position so that the error points at the first character
+ * that is wrong, which says more than "wrong length" when a field is one digit short.
+ */
 static int parse_context(rig_traceparent *out, const char *what, const char *text, size_t len)
 {
   if (text == NULL)
@@ -160,41 +167,37 @@ static int parse_context(rig_traceparent *out, const char *what, const char *tex
   const char *v = text + start;
   size_t n = end - start;
   size_t col0 = start + 1; /* 1-based column of v[0] in the caller's text */
-  size_t bad = 0;
-  rig_traceparent parsed;
-  memset(&parsed, 0, sizeof parsed);
 
-  if (n < 2 || read_hex_field(&parsed.version, 1, v, 0, &bad) != 0)
-    return parse_error(what, text, len, col0 + (n < 2 ? n : bad),
-                       "%s", "expected a version of two lowercase hex digits");
-  if (parsed.version == 0xff)
-    return parse_error(what, text, len, col0, "%s", "version ff is invalid");
-  if (n < RIG_TRACEPARENT_LEN)
-    return parse_error(what, text, len, col0 + n, "%s",
-                       "too short: expected 55 characters (version-trace-id-span-id-flags)");
-  if (parsed.version == 0 && n > RIG_TRACEPARENT_LEN)
-    return parse_error(what, text, len, col0 + RIG_TRACEPARENT_LEN, "%s",
+  for (size_t i = 0; i < RIG_TRACEPARENT_LEN; i++) {
+    if (i == 2 && v[0] == 'f' && v[1] == 'f')
+      return parse_error(what, text, len, col0, "version ff is invalid");
+    if (i >= n)
+      return parse_error(what, text, len, col0 + i,
+                         i < 2 ? field_at(i)
+                               : "too short: expected 55 characters "
+                                 "(version-trace_id-span_id-flags)");
+    int dash = (i == 2 || i == 35 || i == 52);
+    if (dash ? v[i] != '-' : hex_value_lower(v[i]) < 0)
+      return parse_error(what, text, len, col0 + i, field_at(i));
+  }
+  rig_traceparent parsed;
+  parsed.version = hex_byte(v);
+  for (size_t i = 0; i < 16; i++)
+    parsed.trace_id[i] = hex_byte(v + 3 + 2 * i);
+  for (size_t i = 0; i < 8; i++)
+    parsed.span_id[i] = hex_byte(v + 36 + 2 * i);
+  parsed.flags = hex_byte(v + 53);
+  if (n > RIG_TRACEPARENT_LEN && parsed.version == 0)
+    return parse_error(what, text, len, col0 + RIG_TRACEPARENT_LEN,
                        "version 00 must be exactly 55 characters long");
+  /* A future version may append fields, each introduced by '-'. */
   if (n > RIG_TRACEPARENT_LEN && v[RIG_TRACEPARENT_LEN] != '-')
-    return parse_error(what, text, len, col0 + RIG_TRACEPARENT_LEN, "%s",
+    return parse_error(what, text, len, col0 + RIG_TRACEPARENT_LEN,
                        "expected '-' after the flags of a future version");
-  static const size_t dashes[] = {2, 35, 52};
-  for (size_t i = 0; i < sizeof dashes / sizeof dashes[0]; i++)
-    if (v[dashes[i]] != '-')
-      return parse_error(what, text, len, col0 + dashes[i], "%s", "expected '-'");
-  if (read_hex_field(parsed.trace_id, 16, v, 3, &bad) != 0)
-    return parse_error(what, text, len, col0 + bad, "%s",
-                       "trace id: expected 32 lowercase hex digits");
-  if (read_hex_field(parsed.span_id, 8, v, 36, &bad) != 0)
-    return parse_error(what, text, len, col0 + bad, "%s",
-                       "span id: expected 16 lowercase hex digits");
-  if (read_hex_field(&parsed.flags, 1, v, 53, &bad) != 0)
-    return parse_error(what, text, len, col0 + bad, "%s",
-                       "flags: expected 2 lowercase hex digits");
   if (all_zero(parsed.trace_id, 16))
-    return parse_error(what, text, len, col0 + 3, "%s", "the all-zero trace id is invalid");
+    return parse_error(what, text, len, col0 + 3, "the all-zero trace id is invalid");
   if (all_zero(parsed.span_id, 8))
-    return parse_error(what, text, len, col0 + 36, "%s", "the all-zero span id is invalid");
+    return parse_error(what, text, len, col0 + 36, "the all-zero span id is invalid");
   *out = parsed;
   return RIG_OK;
 }
