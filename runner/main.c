@@ -55,6 +55,8 @@ static int run_help(int argc, char **argv)
     print_main_help(stdout);
     return RIG_EXIT_OK;
   }
+  if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)
+    return runner_print_usage(&runner_cmd_help);
   if (argc > 2)
     return runner_usage_error("help", "expected one command name, got %d", argc - 1);
   const runner_command *cmd = runner_find_command(argv[1]);

@@ -202,10 +202,16 @@ int rig_key_is_secret(const char *key)
       contains_word(lower, "secret") || contains_word(lower, "token") ||
       contains_word(lower, "credential") || strcmp(lower, "pwd") == 0)
     return 1;
-  /* "key" as a name part: "key", "api_key", "apikey", "key_id", "private-key"; not "keyboard". */
+  /* "key" as a name part ("key", "api_key", "key_id", "private-key", "apikey"), but not
+   * inside another word ("keyboard", "monkey"). */
+  size_t len = strlen(lower);
+  if (len >= 6 && strcmp(lower + len - 6, "apikey") == 0)
+    return 1;
   for (const char *p = strstr(lower, "key"); p; p = strstr(p + 1, "key")) {
+    char before = p == lower ? '_' : p[-1];
     char after = p[3];
-    if (after == '\0' || after == '_' || after == '-' || after == '.')
+    if ((before == '_' || before == '-' || before == '.') &&
+        (after == '\0' || after == '_' || after == '-' || after == '.'))
       return 1;
   }
   return 0;

@@ -51,7 +51,7 @@ static int read_request(int fd, rig_buf *req, size_t *header_end, size_t *body_l
 static void send_all(int fd, const char *data, size_t len)
 {
   while (len > 0) {
-    ssize_t n = write(fd, data, len);
+    ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
     if (n <= 0)
       return;
     data += n;
@@ -116,7 +116,7 @@ static void serve_connection(server *srv, int fd)
       const char *head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
       send_all(fd, head, strlen(head));
       for (int i = 0; i < 400; i++) {
-        if (write(fd, "5\r\ntick\n\r\n", 10) <= 0)
+        if (send(fd, "5\r\ntick\n\r\n", 10, MSG_NOSIGNAL) <= 0)
           break;
         usleep(50000);
       }
