@@ -14,13 +14,17 @@
  * Unquoted and double-quoted values are interpolated ($VAR, ${VAR}, ${VAR:-default},
  * ${VAR-default}, ${VAR:?error}, ${VAR?error}, ${VAR:+alt}, ${VAR+alt}, $$ for "$"), looking
  * names up in the process environment first and then in the keys read so far, as compose
- * does. A UTF-8 byte order mark is skipped, CRLF line endings read as LF, a later
- * duplicate key wins. Variable names are letters, digits, "_", ".", "-", "[" and "]".
+ * does; a "$" that starts no variable ("$5") stays. A UTF-8 byte order mark is skipped;
+ * CRLF line endings work because "\r" counts as space at the end of a line (inside a
+ * multi-line quoted value it stays, as in compose). A later duplicate key wins. Variable
+ * names are letters, digits, "_", ".", "-", "[" and "]".
  *
  * Where compose silently misreads a malformed file, this parser reports it instead: text
- * after a closing quote that is not a comment, a name at the very end of the file without
- * a newline (compose stores it under an empty name), an empty name before "=", NUL bytes.
- * Error messages name filename:line and the variable, never the value (it may be secret).
+ * after a closing quote that is not a comment (compose reads it as the next statement), an
+ * empty name before "=" (compose stores it under ""), NUL bytes. A bare name on the last
+ * line without a newline is inherited like any other (compose stores it as the value of
+ * ""). An unterminated quote is reported on the line where the value starts. Error messages
+ * name filename:line and the variable, never the value (it may be secret).
  */
 #include "stackrig/config.h"
 
@@ -153,8 +157,9 @@ static int interpolate_braced(const interp *in, rig_buf *out, const char *body, 
   } else if (present) {
     rig__buf_puts(out, value);
   } else {
-    rig_error_set(RIG_EPARSE, "%s:%d: %s: required variable %s is missing a value: %s",
-                  in->p->filename, in->line, in->key, name, operand.data ? operand.data : "");
+    const char *why = operand.data ? operand.data : "";
+    rig_error_set(RIG_EPARSE, "%s:%d: %s: required variable %s is missing a value%s%s",
+                  in->p->filename, in->line, in->key, name, *why ? ": " : "", why);
     rc = RIG_EPARSE;
   }
   rig__buf_dispose(&operand);
@@ -194,8 +199,8 @@ static int interpolate(const interp *in, rig_buf *out, const char *s, size_t len
         return rc;
       i += close + 1;
     } else {
-      /* compose rejects a "$" that starts no variable ("$1", "a$", "$ ") */
-      return invalid_template(in, s + i, len - i);
+      /* A "$" that starts no variable ("$1", "a$", "$ ") is kept, as compose does. */
+      rig__buf_putc(out, s[i++]);
     }
   }
   return RIG_OK;
@@ -237,11 +242,20 @@ static void expand_escapes(rig_buf *out, const char *s, size_t len)
     } else if (c == '$') {
       rig__buf_puts(out, "$$");
       i++;
-    } else if (c == '0' && i + 4 < len + 0 && s[i + 2] >= '0' && s[i + 2] <= '3' &&
-               s[i + 3] >= '0' && s[i + 3] <= '7' && s[i + 4] >= '0' && s[i + 4] <= '7') {
-      unsigned cp = (unsigned)((s[i + 2] - '0') * 64 + (s[i + 3] - '0') * 8 + (s[i + 4] - '0'));
-      put_utf8(out, cp);
-      i += 4;
+    } else if (c == '0') {
+      /* "\0" takes up to three digits; only three octal ones up to 377 make a character,
+       * otherwise the "0" alone drops ("\012" reads "\12"), as in compose. */
+      size_t digits = 0;
+      while (digits < 3 && i + 2 + digits < len && s[i + 2 + digits] >= '0' && s[i + 2 + digits] <= '9')
+        digits++;
+      const char *d = s + i + 2;
+      if (digits == 3 && d[0] <= '3' && d[1] <= '7' && d[2] <= '7') {
+        put_utf8(out, (unsigned)((d[0] - '0') * 64 + (d[1] - '0') * 8 + (d[2] - '0')));
+      } else {
+        rig__buf_putc(out, '\\');
+        rig__buf_append(out, d, digits);
+      }
+      i += 1 + digits;
     } else {
       rig__buf_putc(out, '\\');
     }
@@ -420,23 +434,15 @@ int rig_dotenv_parse(rig_env **out, const char *text, size_t len, const char *fi
     len -= 3;
   }
 
-  /* CRLF → LF up front, so that no rule below has to think about "\r". */
-  rig_buf normal = RIG_BUF_INIT;
-  rig__buf_grow(&normal, len);
-  for (size_t i = 0; i < len; i++) {
-    if (text[i] == '\0') {
-      int line = 1;
-      for (size_t j = 0; j < i; j++)
-        line += text[j] == '\n';
-      rig__buf_dispose(&normal);
-      return parse_error(&p, line, "NUL byte in a .env file");
-    }
-    if (text[i] == '\r' && i + 1 < len && text[i + 1] == '\n')
-      continue;
-    rig__buf_putc(&normal, text[i]);
+  const char *nul = len ? memchr(text, '\0', len) : NULL;
+  if (nul) {
+    int line = 1;
+    for (const char *c = text; c < nul; c++)
+      line += *c == '\n';
+    return parse_error(&p, line, "NUL byte in a .env file");
   }
-  p.text = normal.data;
-  p.len = normal.len;
+  p.text = text;
+  p.len = len;
   rig_env_new(&p.env);
 
   int rc = RIG_OK;
@@ -448,7 +454,6 @@ int rig_dotenv_parse(rig_env **out, const char *text, size_t len, const char *fi
     if (rc != RIG_OK)
       break;
   }
-  rig__buf_dispose(&normal);
   if (rc != RIG_OK) {
     rig_env_free(p.env);
     return rc;

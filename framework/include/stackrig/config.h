@@ -31,7 +31,10 @@ RIG_EXTERN const char *rig_env_value(const rig_env *env, size_t i);
  * `#` comments (whole-line, and after an unquoted value following whitespace), blank lines,
  * single-quoted values taken literally, double-quoted values with escapes (\n \t \\ \" ...)
  * and values that may span lines, unquoted values trimmed; a later duplicate key wins.
- * A line that is not an assignment is an error naming filename:line.
+ * Unquoted and double-quoted values are interpolated ($VAR, ${VAR:-default}, ...) from the
+ * process environment first, then from earlier keys. A name alone (`KEY`) takes its value
+ * from the process environment and is left out when unset there, as compose does.
+ * Anything else that is not an assignment is an error naming filename:line.
  * @param filename used in error messages only ("<stdin>" when NULL)
  * @param[out] out the parsed pairs
  * @return RIG_OK or RIG_EPARSE
@@ -45,7 +48,8 @@ RIG_EXTERN int rig_dotenv_load(rig_env **out, const char *path);
 
 /**
  * Parses a duration: a sequence of number+unit ("250ms", "2s", "1m30s", "1.5s", "1h",
- * "100us", "10ns"); a bare "0" is zero. Units: ns us µs ms s m h.
+ * "100us", "10ns"); a bare "0" is zero. Units: ns us µs ms s m h, and d (24h) and w (7d)
+ * as compose accepts them. Negative values are rejected.
  * @param[out] out_ns nanoseconds
  * @return RIG_OK or RIG_EINVAL (with a message quoting the text)
  */
