@@ -57,7 +57,9 @@ int rig_env_set(rig_env *env, const char *key, const char *value)
 {
   if (!env || !key || !value)
     return rig_error_set(RIG_EINVAL, "rig_env_set: %s is NULL",
-                         !env ? "env" : !key ? "key" : "value");
+                         !env   ? "env"
+                         : !key ? "key"
+                                : "value");
   ssize_t i = env_index(env, key);
   if (i >= 0) {
     char *copy = rig__strdup(value);
@@ -211,7 +213,8 @@ int rig_duration_parse_ns(int64_t *out_ns, const char *text)
   char reason[REASON_SIZE];
   int64_t ns;
   if (!out_ns || !text)
-    return rig_error_set(RIG_EINVAL, "rig_duration_parse_ns: %s is NULL", !out_ns ? "out_ns" : "text");
+    return rig_error_set(RIG_EINVAL, "rig_duration_parse_ns: %s is NULL",
+                         !out_ns ? "out_ns" : "text");
   if (parse_duration(&ns, text, reason) != RIG_OK)
     return rig_error_set(RIG_EINVAL, "\"%s\": %s", text, reason);
   *out_ns = ns;

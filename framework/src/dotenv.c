@@ -246,7 +246,8 @@ static void expand_escapes(rig_buf *out, const char *s, size_t len)
       /* "\0" takes up to three digits; only three octal ones up to 377 make a character,
        * otherwise the "0" alone drops ("\012" reads "\12"), as in compose. */
       size_t digits = 0;
-      while (digits < 3 && i + 2 + digits < len && s[i + 2 + digits] >= '0' && s[i + 2 + digits] <= '9')
+      while (digits < 3 && i + 2 + digits < len && s[i + 2 + digits] >= '0' &&
+             s[i + 2 + digits] <= '9')
         digits++;
       const char *d = s + i + 2;
       if (digits == 3 && d[0] <= '3' && d[1] <= '7' && d[2] <= '7') {
@@ -308,8 +309,10 @@ static int read_value(parser *p, const char *key, rig_buf *value)
     while (p->pos < p->len && is_inline_space(p->text[p->pos]))
       p->pos++;
     if (p->pos < p->len && p->text[p->pos] != '\n' && p->text[p->pos] != '#') {
-      rc = parse_error(p, p->line, "unexpected text after the closing quote of %s "
-                                   "(a comment starts with #)", key);
+      rc = parse_error(p, p->line,
+                       "unexpected text after the closing quote of %s "
+                       "(a comment starts with #)",
+                       key);
       goto cleanup;
     }
     if (first == '\'') {

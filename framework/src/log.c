@@ -65,7 +65,8 @@ int rig_log_new(rig_log **out, const rig_log_options *opts)
   if (!opts)
     opts = &defaults;
   if (opts->version != RIG_LOG_OPTIONS_VERSION)
-    return rig_error_set(RIG_EINVAL, "rig_log_new: options version %u is not supported (expected %u)",
+    return rig_error_set(RIG_EINVAL,
+                         "rig_log_new: options version %u is not supported (expected %u)",
                          opts->version, (unsigned)RIG_LOG_OPTIONS_VERSION);
   if ((int)opts->level < RIG_LOG_TRACE || opts->level > RIG_LOG_OFF)
     return rig_error_set(RIG_EINVAL, "rig_log_new: level %d is out of range", (int)opts->level);
@@ -196,13 +197,27 @@ static void put_json_string(rig_buf *buf, const char *text)
       continue;
     }
     switch (c) {
-    case '"': rig__buf_puts(buf, "\\\""); break;
-    case '\\': rig__buf_puts(buf, "\\\\"); break;
-    case '\n': rig__buf_puts(buf, "\\n"); break;
-    case '\r': rig__buf_puts(buf, "\\r"); break;
-    case '\t': rig__buf_puts(buf, "\\t"); break;
-    case '\b': rig__buf_puts(buf, "\\b"); break;
-    case '\f': rig__buf_puts(buf, "\\f"); break;
+    case '"':
+      rig__buf_puts(buf, "\\\"");
+      break;
+    case '\\':
+      rig__buf_puts(buf, "\\\\");
+      break;
+    case '\n':
+      rig__buf_puts(buf, "\\n");
+      break;
+    case '\r':
+      rig__buf_puts(buf, "\\r");
+      break;
+    case '\t':
+      rig__buf_puts(buf, "\\t");
+      break;
+    case '\b':
+      rig__buf_puts(buf, "\\b");
+      break;
+    case '\f':
+      rig__buf_puts(buf, "\\f");
+      break;
     default:
       if (c < 0x20 || c == 0x7F)
         rig__buf_printf(buf, "\\u%04x", c);
@@ -237,9 +252,15 @@ static void put_console_text(rig_buf *buf, const char *text, int quote)
       continue;
     }
     switch (c) {
-    case '\n': rig__buf_puts(buf, "\\n"); break;
-    case '\r': rig__buf_puts(buf, "\\r"); break;
-    case '\t': rig__buf_puts(buf, "\\t"); break;
+    case '\n':
+      rig__buf_puts(buf, "\\n");
+      break;
+    case '\r':
+      rig__buf_puts(buf, "\\r");
+      break;
+    case '\t':
+      rig__buf_puts(buf, "\\t");
+      break;
     case '"':
       rig__buf_puts(buf, quote ? "\\\"" : "\"");
       break;
@@ -307,9 +328,10 @@ static void emit(rig_log *log, rig_log_level level, const char *message, char **
 
   if (log->format == RIG_LOG_JSON) {
     gmtime_r(&seconds, &tm);
-    rig__buf_printf(&line, "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\",\"level\":\"%s\",\"msg\":",
-                    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                    tm.tm_sec, millis, level_names[level]);
+    rig__buf_printf(&line,
+                    "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\",\"level\":\"%s\",\"msg\":",
+                    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                    millis, level_names[level]);
     put_json_string(&line, message);
     for (size_t i = 0; i + 1 < count; i += 2) {
       char scratch[16];
@@ -387,8 +409,7 @@ void rig_log_kv(rig_log *log, rig_log_level level, const char *message, ...)
     }
     kv[count++] = rig__strdup(key);
     /* A NULL value ends the list too, but the key is still shown so the mistake is visible. */
-    kv[count++] = rig_key_is_secret(key) ? rig__strdup("***")
-                                         : redacted(value ? value : "(null)");
+    kv[count++] = rig_key_is_secret(key) ? rig__strdup("***") : redacted(value ? value : "(null)");
     if (!value)
       break;
   }

@@ -37,6 +37,8 @@ typedef struct dotenv_case {
   size_t len; /* 0: strlen(text) */
 } dotenv_case;
 
+/* One row per case keeps the table readable, so the formatter leaves it alone. */
+/* clang-format off */
 static const dotenv_case dotenv_cases[] = {
     {"plain", "A=1\nB=two\n", {"A", "1", "B", "two", NULL}, NULL, 0},
     {"no final newline", "A=1\nB=2", {"A", "1", "B", "2", NULL}, NULL, 0},
@@ -122,6 +124,7 @@ static const dotenv_case dotenv_cases[] = {
      "t.env:3: variable name \"B C\" cannot contain a space", 0},
     {"NUL byte", "A=1\nB=\0\n", {NULL}, "t.env:2: NUL byte in a .env file", 7},
 };
+/* clang-format on */
 
 static void check_pairs(const dotenv_case *c, const rig_env *env)
 {
@@ -131,8 +134,9 @@ static void check_pairs(const dotenv_case *c, const rig_env *env)
   ck_assert_msg(rig_env_count(env) == expected, "%s: %zu pairs, expected %zu", c->name,
                 rig_env_count(env), expected);
   for (size_t i = 0; i < expected; i++) {
-    ck_assert_msg(strcmp(rig_env_key(env, i), c->pairs[i * 2]) == 0, "%s: key %zu is %s, expected %s",
-                  c->name, i, rig_env_key(env, i), c->pairs[i * 2]);
+    ck_assert_msg(strcmp(rig_env_key(env, i), c->pairs[i * 2]) == 0,
+                  "%s: key %zu is %s, expected %s", c->name, i, rig_env_key(env, i),
+                  c->pairs[i * 2]);
     ck_assert_msg(strcmp(rig_env_value(env, i), c->pairs[i * 2 + 1]) == 0,
                   "%s: %s is [%s], expected [%s]", c->name, c->pairs[i * 2], rig_env_value(env, i),
                   c->pairs[i * 2 + 1]);
@@ -282,9 +286,10 @@ START_TEST(duration_valid_table)
 {
   int64_t ns = -1;
   int rc = rig_duration_parse_ns(&ns, valid_durations[_i].text);
-  ck_assert_msg(rc == RIG_OK, "\"%s\": %s", valid_durations[_i].text, rc ? rig_error_last()->text : "");
-  ck_assert_msg(ns == valid_durations[_i].ns, "\"%s\": %lld, expected %lld", valid_durations[_i].text,
-                (long long)ns, (long long)valid_durations[_i].ns);
+  ck_assert_msg(rc == RIG_OK, "\"%s\": %s", valid_durations[_i].text,
+                rc ? rig_error_last()->text : "");
+  ck_assert_msg(ns == valid_durations[_i].ns, "\"%s\": %lld, expected %lld",
+                valid_durations[_i].text, (long long)ns, (long long)valid_durations[_i].ns);
   int64_t ms = -1;
   ck_assert_int_eq(rig_duration_parse(&ms, valid_durations[_i].text), RIG_OK);
   ck_assert_int_eq(ms, valid_durations[_i].ns / 1000000);
@@ -311,10 +316,13 @@ static const struct {
     {"1s ", "\"1s \": unknown unit \"s \" (units: ns, us, ms, s, m, h, d, w)"},
     {"1e3s", "\"1e3s\": unknown unit \"e\" (units: ns, us, ms, s, m, h, d, w)"},
     {"1..5s", "\"1..5s\": missing unit (examples: 250ms, 2s, 1m30s)"},
-    {"9223372036854775808ns", "\"9223372036854775808ns\": too large (at most 2562047h47m16.854775807s)"},
+    {"9223372036854775808ns",
+     "\"9223372036854775808ns\": too large (at most 2562047h47m16.854775807s)"},
     {"2562048h", "\"2562048h\": too large (at most 2562047h47m16.854775807s)"},
-    {"2562047h47m16.854775808s", "\"2562047h47m16.854775808s\": too large (at most 2562047h47m16.854775807s)"},
-    {"99999999999999999999999h", "\"99999999999999999999999h\": too large (at most 2562047h47m16.854775807s)"},
+    {"2562047h47m16.854775808s",
+     "\"2562047h47m16.854775808s\": too large (at most 2562047h47m16.854775807s)"},
+    {"99999999999999999999999h",
+     "\"99999999999999999999999h\": too large (at most 2562047h47m16.854775807s)"},
 };
 
 START_TEST(duration_invalid_table)
@@ -380,8 +388,14 @@ START_TEST(int_edge_cases)
     const char *text;
     int64_t value;
   } good[] = {
-      {"0", 0}, {"-0", 0}, {"42", 42}, {"-42", -42}, {"+7", 7}, {"007", 7},
-      {"9223372036854775807", INT64_MAX}, {"-9223372036854775808", INT64_MIN},
+      {"0", 0},
+      {"-0", 0},
+      {"42", 42},
+      {"-42", -42},
+      {"+7", 7},
+      {"007", 7},
+      {"9223372036854775807", INT64_MAX},
+      {"-9223372036854775808", INT64_MIN},
   };
   static const struct {
     const char *text;
@@ -398,10 +412,10 @@ START_TEST(int_edge_cases)
       {"--1", "\"--1\": not an integer"},
       {"9223372036854775808",
        "\"9223372036854775808\": integer out of range (-9223372036854775808..9223372036854775807)"},
-      {"-9223372036854775809",
-       "\"-9223372036854775809\": integer out of range (-9223372036854775808..9223372036854775807)"},
-      {"99999999999999999999999",
-       "\"99999999999999999999999\": integer out of range (-9223372036854775808..9223372036854775807)"},
+      {"-9223372036854775809", "\"-9223372036854775809\": integer out of range "
+                               "(-9223372036854775808..9223372036854775807)"},
+      {"99999999999999999999999", "\"99999999999999999999999\": integer out of range "
+                                  "(-9223372036854775808..9223372036854775807)"},
   };
   for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
     int64_t v = 1;
@@ -420,9 +434,11 @@ END_TEST
 
 START_TEST(bool_edge_cases)
 {
-  static const char *const truths[] = {"true", "TRUE", "True", "yes", "YES", "Yes", "on", "ON", "1"};
+  static const char *const truths[] = {"true", "TRUE", "True", "yes", "YES",
+                                       "Yes",  "on",   "ON",   "1"};
   static const char *const lies[] = {"false", "FALSE", "no", "No", "off", "OFF", "0"};
-  static const char *const bad[] = {"", "2", "y", "n", "t", "f", "enable", " true", "true ", "truee", "01", "-1"};
+  static const char *const bad[] = {"",       "2",     "y",     "n",     "t",  "f",
+                                    "enable", " true", "true ", "truee", "01", "-1"};
   for (size_t i = 0; i < sizeof truths / sizeof *truths; i++) {
     int v = -1;
     ck_assert_int_eq(rig_parse_bool(&v, truths[i]), RIG_OK);
@@ -438,7 +454,8 @@ START_TEST(bool_edge_cases)
     ck_assert_int_eq(rig_parse_bool(&v, bad[i]), RIG_EINVAL);
     ck_assert_int_eq(v, -1);
   }
-  ck_assert_str_eq(rig_error_last()->message, "\"-1\": not a boolean (true/false, yes/no, on/off, 1/0)");
+  ck_assert_str_eq(rig_error_last()->message,
+                   "\"-1\": not a boolean (true/false, yes/no, on/off, 1/0)");
 }
 END_TEST
 
@@ -595,8 +612,10 @@ START_TEST(typed_getters_report_name_value_and_source)
   int64_t ms = 5;
   ck_assert_int_eq(rig_config_duration(config, timeout, 1000, &ms), RIG_EINVAL);
   ck_assert_int_eq(ms, 5);
-  ck_assert_int_ge(asprintf(&expected, "%s=abc (from .env): not a duration (examples: 250ms, 2s, 1m30s)",
-                            timeout), 0);
+  ck_assert_int_ge(asprintf(&expected,
+                            "%s=abc (from .env): not a duration (examples: 250ms, 2s, 1m30s)",
+                            timeout),
+                   0);
   ck_assert_str_eq(rig_error_last()->message, expected);
   ck_assert_str_eq(rig_error_detail_get(rig_error_last(), "variable"), timeout);
   ck_assert_str_eq(rig_error_detail_get(rig_error_last(), "source"), ".env");
@@ -614,14 +633,16 @@ START_TEST(typed_getters_report_name_value_and_source)
   ck_assert_int_eq(flag, 5);
   ck_assert_int_ge(asprintf(&expected,
                             "%s=maybe (from cli): not a boolean (true/false, yes/no, on/off, 1/0)",
-                            verbose), 0);
+                            verbose),
+                   0);
   ck_assert_str_eq(rig_error_last()->message, expected);
   free(expected);
 
   int p = 5;
   ck_assert_int_eq(rig_config_port(config, port, 80, &p), RIG_EINVAL);
   ck_assert_int_eq(p, 5);
-  ck_assert_int_ge(asprintf(&expected, "%s=0 (from default): port out of range (1..65535)", port), 0);
+  ck_assert_int_ge(asprintf(&expected, "%s=0 (from default): port out of range (1..65535)", port),
+                   0);
   ck_assert_str_eq(rig_error_last()->message, expected);
   free(expected);
 
@@ -698,7 +719,8 @@ START_TEST(config_dotenv_files)
   ck_assert_int_eq(rig_config_new(&config, dir), RIG_EPARSE);
   ck_assert_ptr_eq(config, (rig_config *)&config);
   char *expected = NULL;
-  ck_assert_int_ge(asprintf(&expected, "%s/.env:2: variable name \"B C\" cannot contain a space", dir), 0);
+  ck_assert_int_ge(
+      asprintf(&expected, "%s/.env:2: variable name \"B C\" cannot contain a space", dir), 0);
   ck_assert_str_eq(rig_error_last()->message, expected);
   free(expected);
   rig_test_rmtree(dir);
@@ -727,7 +749,8 @@ static Suite *config_suite(void)
   tcase_add_test(tc, env_list_basics);
   suite_add_tcase(s, tc);
   tc = tcase_create("durations");
-  tcase_add_loop_test(tc, duration_valid_table, 0, (int)(sizeof valid_durations / sizeof *valid_durations));
+  tcase_add_loop_test(tc, duration_valid_table, 0,
+                      (int)(sizeof valid_durations / sizeof *valid_durations));
   tcase_add_loop_test(tc, duration_invalid_table, 0,
                       (int)(sizeof invalid_durations / sizeof *invalid_durations));
   tcase_add_loop_test(tc, duration_format_table, 0,

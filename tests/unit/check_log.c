@@ -33,7 +33,8 @@ typedef struct capture {
   rig_log *log;
 } capture;
 
-static void capture_open(capture *c, rig_log_format format, rig_log_color color, rig_log_level level)
+static void capture_open(capture *c, rig_log_format format, rig_log_color color,
+                         rig_log_level level)
 {
   memset(c, 0, sizeof *c);
   c->stream = open_memstream(&c->data, &c->size);
@@ -87,11 +88,12 @@ START_TEST(console_line_with_forced_colour)
   rig_log_write(c.log, RIG_LOG_DEBUG, "dbg");
   rig_log_write(c.log, RIG_LOG_TRACE, "trc");
   char *out = capture_take(&c);
-  ck_assert_str_eq(out, "\033[2m03:04:05.678\033[0m \033[33mWARN\033[0m  slow \033[2mservice=\033[0mjaeger\n"
-                        "\033[2m03:04:05.678\033[0m \033[1;31mERROR\033[0m down\n"
-                        "\033[2m03:04:05.678\033[0m \033[32mINFO\033[0m  up\n"
-                        "\033[2m03:04:05.678\033[0m \033[36mDEBUG\033[0m dbg\n"
-                        "\033[2m03:04:05.678\033[0m \033[90mTRACE\033[0m trc\n");
+  ck_assert_str_eq(
+      out, "\033[2m03:04:05.678\033[0m \033[33mWARN\033[0m  slow \033[2mservice=\033[0mjaeger\n"
+           "\033[2m03:04:05.678\033[0m \033[1;31mERROR\033[0m down\n"
+           "\033[2m03:04:05.678\033[0m \033[32mINFO\033[0m  up\n"
+           "\033[2m03:04:05.678\033[0m \033[36mDEBUG\033[0m dbg\n"
+           "\033[2m03:04:05.678\033[0m \033[90mTRACE\033[0m trc\n");
   free(out);
 }
 END_TEST
@@ -104,8 +106,9 @@ START_TEST(console_escapes_control_characters)
   rig_log_write(c.log, RIG_LOG_INFO, "line1\nline2\t\033[31mred\r \x7f bad\xff ok\xc3\xa9");
   rig_log_kv(c.log, RIG_LOG_INFO, "m", "k", "a\nb", "path", "C:\\dir", "eq", "a=b", NULL);
   char *out = capture_take(&c);
-  ck_assert_str_eq(out, "03:04:05.678 INFO  line1\\nline2\\t\\x1b[31mred\\r \\x7f bad\\xff ok\xc3\xa9\n"
-                        "03:04:05.678 INFO  m k=\"a\\nb\" path=\"C:\\\\dir\" eq=\"a=b\"\n");
+  ck_assert_str_eq(out,
+                   "03:04:05.678 INFO  line1\\nline2\\t\\x1b[31mred\\r \\x7f bad\\xff ok\xc3\xa9\n"
+                   "03:04:05.678 INFO  m k=\"a\\nb\" path=\"C:\\\\dir\" eq=\"a=b\"\n");
   free(out);
 }
 END_TEST
@@ -120,12 +123,12 @@ START_TEST(json_line_fields_and_order)
   rig_log_write(c.log, RIG_LOG_ERROR, "exit %d", 3);
   rig_log_kv(c.log, RIG_LOG_INFO, "clash", "msg", "m", "level", "l", "ts", "t", NULL);
   char *out = capture_take(&c);
-  ck_assert_str_eq(out,
-                   "{\"ts\":\"2026-01-02T03:04:05.678Z\",\"level\":\"warn\",\"msg\":\"service ready\","
-                   "\"service\":\"postgres\",\"after_ms\":\"1250\"}\n"
-                   "{\"ts\":\"2026-01-02T03:04:05.678Z\",\"level\":\"error\",\"msg\":\"exit 3\"}\n"
-                   "{\"ts\":\"2026-01-02T03:04:05.678Z\",\"level\":\"info\",\"msg\":\"clash\","
-                   "\"_msg\":\"m\",\"_level\":\"l\",\"_ts\":\"t\"}\n");
+  ck_assert_str_eq(
+      out, "{\"ts\":\"2026-01-02T03:04:05.678Z\",\"level\":\"warn\",\"msg\":\"service ready\","
+           "\"service\":\"postgres\",\"after_ms\":\"1250\"}\n"
+           "{\"ts\":\"2026-01-02T03:04:05.678Z\",\"level\":\"error\",\"msg\":\"exit 3\"}\n"
+           "{\"ts\":\"2026-01-02T03:04:05.678Z\",\"level\":\"info\",\"msg\":\"clash\","
+           "\"_msg\":\"m\",\"_level\":\"l\",\"_ts\":\"t\"}\n");
   free(out);
 }
 END_TEST
@@ -176,24 +179,25 @@ START_TEST(redaction_of_messages_and_values)
 {
   capture c;
   capture_open(&c, RIG_LOG_JSON, RIG_LOG_COLOR_NEVER, RIG_LOG_INFO);
-  rig_log_write(c.log, RIG_LOG_INFO, "connecting to %s", "postgres://app:hunter2@127.0.0.1:5432/app");
+  rig_log_write(c.log, RIG_LOG_INFO, "connecting to %s",
+                "postgres://app:hunter2@127.0.0.1:5432/app");
   rig_log_kv(c.log, RIG_LOG_INFO, "login password=hunter2 user=app", "dsn",
              "host=db password=hunter2 dbname=app", "POSTGRES_PASSWORD", "hunter2", "api_token",
              "abc123", "keyboard", "qwerty", NULL);
   char *out = capture_take(&c);
   ck_assert_ptr_null(strstr(out, "hunter2"));
   ck_assert_ptr_null(strstr(out, "abc123"));
-  ck_assert_str_eq(out,
-                   "{\"ts\":\"2026-01-02T03:04:05.678Z\",\"level\":\"info\",\"msg\":"
-                   "\"connecting to postgres://app:***@127.0.0.1:5432/app\"}\n"
-                   "{\"ts\":\"2026-01-02T03:04:05.678Z\",\"level\":\"info\",\"msg\":"
-                   "\"login password=*** user=app\",\"dsn\":\"host=db password=*** dbname=app\","
-                   "\"POSTGRES_PASSWORD\":\"***\",\"api_token\":\"***\",\"keyboard\":\"qwerty\"}\n");
+  ck_assert_str_eq(
+      out, "{\"ts\":\"2026-01-02T03:04:05.678Z\",\"level\":\"info\",\"msg\":"
+           "\"connecting to postgres://app:***@127.0.0.1:5432/app\"}\n"
+           "{\"ts\":\"2026-01-02T03:04:05.678Z\",\"level\":\"info\",\"msg\":"
+           "\"login password=*** user=app\",\"dsn\":\"host=db password=*** dbname=app\","
+           "\"POSTGRES_PASSWORD\":\"***\",\"api_token\":\"***\",\"keyboard\":\"qwerty\"}\n");
   free(out);
 
   capture_open(&c, RIG_LOG_CONSOLE, RIG_LOG_COLOR_NEVER, RIG_LOG_INFO);
-  rig_log_kv(c.log, RIG_LOG_INFO, "env", "STACKRIG_PG_PASSWORD", "s3cret", "url",
-             "http://u:pw@h/", NULL);
+  rig_log_kv(c.log, RIG_LOG_INFO, "env", "STACKRIG_PG_PASSWORD", "s3cret", "url", "http://u:pw@h/",
+             NULL);
   out = capture_take(&c);
   ck_assert_str_eq(out, "03:04:05.678 INFO  env STACKRIG_PG_PASSWORD=*** url=http://u:***@h/\n");
   free(out);
@@ -245,11 +249,11 @@ static const struct {
   int rc;
   rig_log_level level;
 } level_names[] = {
-    {"trace", RIG_OK, RIG_LOG_TRACE}, {"debug", RIG_OK, RIG_LOG_DEBUG},
-    {"info", RIG_OK, RIG_LOG_INFO},   {"warn", RIG_OK, RIG_LOG_WARN},
-    {"warning", RIG_OK, RIG_LOG_WARN}, {"error", RIG_OK, RIG_LOG_ERROR},
-    {"off", RIG_OK, RIG_LOG_OFF},     {"INFO", RIG_OK, RIG_LOG_INFO},
-    {"Warning", RIG_OK, RIG_LOG_WARN}, {"", RIG_EINVAL, RIG_LOG_INFO},
+    {"trace", RIG_OK, RIG_LOG_TRACE},      {"debug", RIG_OK, RIG_LOG_DEBUG},
+    {"info", RIG_OK, RIG_LOG_INFO},        {"warn", RIG_OK, RIG_LOG_WARN},
+    {"warning", RIG_OK, RIG_LOG_WARN},     {"error", RIG_OK, RIG_LOG_ERROR},
+    {"off", RIG_OK, RIG_LOG_OFF},          {"INFO", RIG_OK, RIG_LOG_INFO},
+    {"Warning", RIG_OK, RIG_LOG_WARN},     {"", RIG_EINVAL, RIG_LOG_INFO},
     {"verbose", RIG_EINVAL, RIG_LOG_INFO}, {"info ", RIG_EINVAL, RIG_LOG_INFO},
     {"err", RIG_EINVAL, RIG_LOG_INFO},
 };
@@ -429,7 +433,8 @@ static Suite *log_suite(void)
   suite_add_tcase(s, tc);
   tc = tcase_create("json");
   tcase_add_test(tc, json_line_fields_and_order);
-  tcase_add_loop_test(tc, json_escaping_table, 0, (int)(sizeof json_escapes / sizeof *json_escapes));
+  tcase_add_loop_test(tc, json_escaping_table, 0,
+                      (int)(sizeof json_escapes / sizeof *json_escapes));
   suite_add_tcase(s, tc);
   tc = tcase_create("redaction");
   tcase_add_test(tc, redaction_of_messages_and_values);
