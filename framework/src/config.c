@@ -5,7 +5,6 @@
  */
 #include "stackrig/config.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,28 +152,26 @@ static int parse_duration(int64_t *out_ns, const char *text, char *reason)
     snprintf(reason, REASON_SIZE, "not a duration " DURATION_EXAMPLES);
     return RIG_EINVAL;
   }
-  /* 128-bit arithmetic makes the overflow checks exact instead of approximate. */
-  __int128 total = 0;
+  int64_t total = 0;
   while (*p) {
-    __int128 whole = 0, fraction = 0, scale = 1;
-    int digits = 0;
+    int64_t whole = 0;
+    int overflow = 0, digits = 0;
     while (*p >= '0' && *p <= '9') {
-      if (whole <= INT64_MAX)
-        whole = whole * 10 + (*p - '0');
+      int digit = *p - '0';
+      if (whole > (INT64_MAX - digit) / 10)
+        overflow = 1;
+      else
+        whole = whole * 10 + digit;
       p++;
       digits++;
     }
+    const char *fraction = p, *fraction_end = p;
     if (*p == '.') {
-      p++;
-      while (*p >= '0' && *p <= '9') {
-        /* Digits past nanosecond precision of the largest unit cannot change the result. */
-        if (scale < (__int128)INT64_C(1000000000000000000)) {
-          fraction = fraction * 10 + (*p - '0');
-          scale *= 10;
-        }
+      fraction = ++p;
+      while (*p >= '0' && *p <= '9')
         p++;
-        digits++;
-      }
+      fraction_end = p;
+      digits += (int)(fraction_end - fraction);
     }
     if (digits == 0) {
       snprintf(reason, REASON_SIZE, "not a duration " DURATION_EXAMPLES);
@@ -198,13 +195,22 @@ static int parse_duration(int64_t *out_ns, const char *text, char *reason)
                (int)(unit_len > 16 ? 16 : unit_len), unit_start);
       return RIG_EINVAL;
     }
-    total += whole * unit_ns + fraction * unit_ns / scale;
-    if (whole > INT64_MAX || total > INT64_MAX) {
+    /*
+     * floor(0.d1d2...dk * unit), exactly and without wide integers: Horner's rule from the
+     * last digit, acc = (d * unit + acc) / 10, never exceeds the unit, and flooring at
+     * every step gives the same result as flooring once.
+     */
+    int64_t part = 0;
+    for (const char *d = fraction_end; d > fraction; d--)
+      part = ((d[-1] - '0') * unit_ns + part) / 10;
+    if (overflow || whole > (INT64_MAX - part) / unit_ns ||
+        whole * unit_ns + part > INT64_MAX - total) {
       snprintf(reason, REASON_SIZE, "too large (at most 2562047h47m16.854775807s)");
       return RIG_EINVAL;
     }
+    total += whole * unit_ns + part;
   }
-  *out_ns = (int64_t)total;
+  *out_ns = total;
   return RIG_OK;
 }
 
@@ -224,11 +230,11 @@ int rig_duration_parse_ns(int64_t *out_ns, const char *text)
 int rig_duration_parse(int64_t *out_ms, const char *text)
 {
   int64_t ns;
-  int rc = rig_duration_parse_ns(&ns, text ? text : NULL);
-  if (rc != RIG_OK)
-    return rc;
   if (!out_ms)
     return rig_error_set(RIG_EINVAL, "rig_duration_parse: out_ms is NULL");
+  int rc = rig_duration_parse_ns(&ns, text);
+  if (rc != RIG_OK)
+    return rc;
   *out_ms = ns / 1000000;
   return RIG_OK;
 }
