@@ -26,4 +26,15 @@
  */
 int rig_test_tiny_image(char **out_ref);
 
+/* ---- a minimal ustar writer, for suites that import their own archives ---- */
+
+#include "util.h" /* rig_buf */
+
+/* Appends a regular file, a folder ("name/" or "name") or a symbolic link to tar. */
+void rig_test_tar_file(rig_buf *tar, const char *name, unsigned mode, const void *data, size_t len);
+void rig_test_tar_dir(rig_buf *tar, const char *name, unsigned mode);
+void rig_test_tar_symlink(rig_buf *tar, const char *name, const char *target);
+/* Appends the two zero blocks that end an archive. */
+void rig_test_tar_end(rig_buf *tar);
+
 #endif

@@ -218,17 +218,24 @@ typedef struct rig_docker_pull_options {
   void *userdata;
   int64_t timeout_ms;        /**< whole pull; 0: 600000 (layers can be large) */
   const volatile int *cancel;
+  /** the pull fails when the engine sends nothing (no answer, no progress) for this long;
+   *  0: 60000. An engine that cannot reach the registry says so within milliseconds to
+   *  seconds (DNS failure, refused connection); this bounds the cases where it hangs. */
+  int64_t stall_timeout_ms;
 } rig_docker_pull_options;
 
 #define RIG_DOCKER_PULL_OPTIONS_VERSION 1
-#define RIG_DOCKER_PULL_OPTIONS_INIT {RIG_DOCKER_PULL_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, NULL}
+#define RIG_DOCKER_PULL_OPTIONS_INIT \
+  {RIG_DOCKER_PULL_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, NULL, 0}
 
 /**
  * POST /images/create?fromImage=: pulls ref ("postgres:17", "ghcr.io/x/y@sha256:...";
  * no tag means "latest"), delivering the engine's progress messages to the callback.
  * @param opts NULL for defaults
  * @return RIG_OK; RIG_EIMAGE naming the image with the engine's reason when it cannot be
- *   pulled (no such image, access denied, registry unreachable); RIG_ETIMEOUT.
+ *   pulled (no such image, access denied, registry unreachable: then the detail "reason" is
+ *   "registry unreachable"); RIG_ETIMEOUT (timeout or stall); RIG_EINTERRUPTED (cancel or
+ *   the callback stopped it).
  */
 RIG_EXTERN int rig_docker_image_pull(rig_docker *docker, const char *ref,
                                      const rig_docker_pull_options *opts);
@@ -378,9 +385,10 @@ typedef struct rig_docker_container_spec {
  * POST /containers/create (?name=), then connects the extra endpoints.
  * @param[out] out the new container's ID (free() it)
  * @return RIG_OK; RIG_EIMAGE when the image is missing ("No such image: x", the image is
- *   never pulled implicitly); RIG_ECONFLICT when the name is taken; RIG_EINVAL for a bad
- *   spec (the engine's message says what). A container created before an extra network
- *   failed to connect is removed again.
+ *   never pulled implicitly); RIG_ECONFLICT when the name is taken; RIG_ENOTFOUND for a
+ *   missing network; RIG_EINVAL for a spec without image or with malformed extra_json;
+ *   RIG_EENGINE for a spec the engine refuses (its message says why). A container created
+ *   before an extra network failed to connect is removed again.
  */
 RIG_EXTERN int rig_docker_container_create(char **out, rig_docker *docker,
                                            const rig_docker_container_spec *spec);
