@@ -1,0 +1,362 @@
+/*
+ * otlp_json.c - the JSON writer and value helpers shared by the otlp and jaeger modules.
+ * Whatever goes in, what comes out is valid JSON: OTLP receivers reject a whole request
+ * for one bad byte, and a test framework's diagnostics must never fail to print.
+ */
+#ifdef HAVE_CONFIG_H
+#include <config.h>
+#endif
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "otlp_internal.h"
+#include "stackrig/error.h"
+
+/* Length of the valid UTF-8 sequence at s (at most len bytes), or 0 when invalid. */
+static size_t utf8_sequence(const unsigned char *s, size_t len)
+{
+  unsigned char c = s[0];
+  size_t need;
+  uint32_t cp;
+  if (c < 0x80)
+    return 1;
+  if (c >= 0xc2 && c <= 0xdf) {
+    need = 2;
+    cp = c & 0x1f;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    need = 3;
+    cp = c & 0x0f;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    need = 4;
+    cp = c & 0x07;
+  } else {
+    return 0;
+  }
+  if (len < need)
+    return 0;
+  for (size_t i = 1; i < need; i++) {
+    if ((s[i] & 0xc0) != 0x80)
+      return 0;
+    cp = cp << 6 | (s[i] & 0x3f);
+  }
+  /* Overlong forms, surrogates and code points past U+10FFFF are not UTF-8. */
+  if ((need == 3 && cp < 0x800) || (need == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+      (cp >= 0xd800 && cp <= 0xdfff))
+    return 0;
+  return need;
+}
+
+void rig__json_string_n(rig_buf *buf, const char *s, size_t len)
+{
+  const unsigned char *p = (const unsigned char *)s;
+  rig__buf_putc(buf, '"');
+  size_t i = 0;
+  while (i < len) {
+    unsigned char c = p[i];
+    if (c == '"' || c == '\\') {
+      rig__buf_putc(buf, '\\');
+      rig__buf_putc(buf, (char)c);
+      i++;
+    } else if (c < 0x20) {
+      switch (c) {
+      case '\n':
+        rig__buf_puts(buf, "\\n");
+        break;
+      case '\r':
+        rig__buf_puts(buf, "\\r");
+        break;
+      case '\t':
+        rig__buf_puts(buf, "\\t");
+        break;
+      default:
+        rig__buf_printf(buf, "\\u%04x", c);
+      }
+      i++;
+    } else {
+      size_t n = utf8_sequence(p + i, len - i);
+      if (n == 0) {
+        rig__buf_puts(buf, "\xef\xbf\xbd");
+        i++;
+      } else {
+        rig__buf_append(buf, p + i, n);
+        i += n;
+      }
+    }
+  }
+  rig__buf_putc(buf, '"');
+}
+
+void rig__json_string(rig_buf *buf, const char *s)
+{
+  if (s == NULL)
+    s = "";
+  rig__json_string_n(buf, s, strlen(s));
+}
+
+void rig__json_double(rig_buf *buf, double value)
+{
+  if (isnan(value)) {
+    rig__buf_puts(buf, "\"NaN\"");
+    return;
+  }
+  if (isinf(value)) {
+    rig__buf_puts(buf, value > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+    return;
+  }
+  char text[40];
+  for (int precision = 15; precision <= 17; precision++) {
+    snprintf(text, sizeof text, "%.*g", precision, value);
+    if (strtod(text, NULL) == value)
+      break;
+  }
+  rig__buf_puts(buf, text);
+}
+
+static const char base64_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+void rig__base64_encode(rig_buf *buf, const uint8_t *data, size_t len)
+{
+  size_t i = 0;
+  for (; i + 2 < len; i += 3) {
+    uint32_t v = (uint32_t)data[i] << 16 | (uint32_t)data[i + 1] << 8 | data[i + 2];
+    char quad[4] = {base64_alphabet[v >> 18], base64_alphabet[(v >> 12) & 63],
+                    base64_alphabet[(v >> 6) & 63], base64_alphabet[v & 63]};
+    rig__buf_append(buf, quad, 4);
+  }
+  if (i < len) {
+    uint32_t v = (uint32_t)data[i] << 16 | (i + 1 < len ? (uint32_t)data[i + 1] << 8 : 0);
+    char quad[4] = {base64_alphabet[v >> 18], base64_alphabet[(v >> 12) & 63],
+                    i + 1 < len ? base64_alphabet[(v >> 6) & 63] : '=', '='};
+    rig__buf_append(buf, quad, 4);
+  }
+}
+
+static int base64_value(char c)
+{
+  if (c >= 'A' && c <= 'Z')
+    return c - 'A';
+  if (c >= 'a' && c <= 'z')
+    return c - 'a' + 26;
+  if (c >= '0' && c <= '9')
+    return c - '0' + 52;
+  if (c == '+' || c == '-')
+    return 62;
+  if (c == '/' || c == '_')
+    return 63;
+  return -1;
+}
+
+int rig__base64_decode(uint8_t **out, size_t *out_len, const char *text)
+{
+  size_t len = strlen(text);
+  while (len > 0 && text[len - 1] == '=')
+    len--;
+  if (len % 4 == 1)
+    return -1;
+  uint8_t *bytes = rig__malloc(len * 3 / 4 + 1);
+  size_t n = 0;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (size_t i = 0; i < len; i++) {
+    int v = base64_value(text[i]);
+    if (v < 0) {
+      free(bytes);
+      return -1;
+    }
+    acc = acc << 6 | (uint32_t)v;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      bytes[n++] = (uint8_t)(acc >> bits);
+    }
+  }
+  *out = bytes;
+  *out_len = n;
+  return 0;
+}
+
+void rig__json_attributes(rig_buf *buf, const rig_attribute *attributes, size_t count)
+{
+  rig__buf_putc(buf, '[');
+  for (size_t i = 0; i < count; i++) {
+    if (i > 0)
+      rig__buf_putc(buf, ',');
+    rig__buf_puts(buf, "{\"key\":");
+    rig__json_string(buf, attributes[i].key);
+    rig__buf_puts(buf, ",\"value\":");
+    rig__json_any_value(buf, &attributes[i].value);
+    rig__buf_putc(buf, '}');
+  }
+  rig__buf_putc(buf, ']');
+}
+
+void rig__json_any_value(rig_buf *buf, const rig_value *value)
+{
+  switch (value->type) {
+  case RIG_VALUE_STRING:
+    rig__buf_puts(buf, "{\"stringValue\":");
+    rig__json_string(buf, value->string);
+    rig__buf_putc(buf, '}');
+    break;
+  case RIG_VALUE_BOOL:
+    rig__buf_puts(buf, value->boolean ? "{\"boolValue\":true}" : "{\"boolValue\":false}");
+    break;
+  case RIG_VALUE_INT:
+    /* proto3 JSON writes 64-bit integers as decimal strings. */
+    rig__buf_printf(buf, "{\"intValue\":\"%" PRId64 "\"}", value->integer);
+    break;
+  case RIG_VALUE_DOUBLE:
+    rig__buf_puts(buf, "{\"doubleValue\":");
+    rig__json_double(buf, value->number);
+    rig__buf_putc(buf, '}');
+    break;
+  case RIG_VALUE_BYTES:
+    rig__buf_puts(buf, "{\"bytesValue\":\"");
+    rig__base64_encode(buf, value->bytes, value->count);
+    rig__buf_puts(buf, "\"}");
+    break;
+  case RIG_VALUE_ARRAY:
+    rig__buf_puts(buf, "{\"arrayValue\":{\"values\":[");
+    for (size_t i = 0; i < value->count; i++) {
+      if (i > 0)
+        rig__buf_putc(buf, ',');
+      rig__json_any_value(buf, &value->items[i]);
+    }
+    rig__buf_puts(buf, "]}}");
+    break;
+  case RIG_VALUE_KVLIST:
+    rig__buf_puts(buf, "{\"kvlistValue\":{\"values\":");
+    rig__json_attributes(buf, value->attributes, value->count);
+    rig__buf_puts(buf, "}}");
+    break;
+  case RIG_VALUE_EMPTY:
+  default:
+    rig__buf_puts(buf, "{}");
+    break;
+  }
+}
+
+void rig__value_copy(rig_value *out, const rig_value *value)
+{
+  rig_value copy = *value;
+  switch (value->type) {
+  case RIG_VALUE_STRING:
+    copy.string = rig__strdup(value->string ? value->string : "");
+    break;
+  case RIG_VALUE_BYTES: {
+    uint8_t *bytes = rig__malloc(value->count ? value->count : 1);
+    if (value->count)
+      memcpy(bytes, value->bytes, value->count);
+    copy.bytes = bytes;
+    break;
+  }
+  case RIG_VALUE_ARRAY: {
+    rig_value *items = rig__calloc(value->count ? value->count : 1, sizeof *items);
+    for (size_t i = 0; i < value->count; i++)
+      rig__value_copy(&items[i], &value->items[i]);
+    copy.items = items;
+    break;
+  }
+  case RIG_VALUE_KVLIST: {
+    rig_attribute *attrs = rig__calloc(value->count ? value->count : 1, sizeof *attrs);
+    for (size_t i = 0; i < value->count; i++) {
+      attrs[i].key = rig__strdup(value->attributes[i].key ? value->attributes[i].key : "");
+      rig__value_copy(&attrs[i].value, &value->attributes[i].value);
+    }
+    copy.attributes = attrs;
+    break;
+  }
+  default:
+    break;
+  }
+  *out = copy;
+}
+
+void rig__value_dispose(rig_value *value)
+{
+  if (value == NULL)
+    return;
+  switch (value->type) {
+  case RIG_VALUE_STRING:
+    free((char *)value->string);
+    break;
+  case RIG_VALUE_BYTES:
+    free((uint8_t *)value->bytes);
+    break;
+  case RIG_VALUE_ARRAY:
+    for (size_t i = 0; i < value->count; i++)
+      rig__value_dispose((rig_value *)&value->items[i]);
+    free((rig_value *)value->items);
+    break;
+  case RIG_VALUE_KVLIST:
+    for (size_t i = 0; i < value->count; i++) {
+      free((char *)value->attributes[i].key);
+      rig__value_dispose((rig_value *)&value->attributes[i].value);
+    }
+    free((rig_attribute *)value->attributes);
+    break;
+  default:
+    break;
+  }
+  memset(value, 0, sizeof *value);
+}
+
+static void value_text(rig_buf *buf, const rig_value *value, int nested)
+{
+  switch (value->type) {
+  case RIG_VALUE_STRING:
+    if (nested)
+      rig__json_string(buf, value->string);
+    else
+      rig__buf_puts(buf, value->string ? value->string : "");
+    break;
+  case RIG_VALUE_BOOL:
+    rig__buf_puts(buf, value->boolean ? "true" : "false");
+    break;
+  case RIG_VALUE_INT:
+    rig__buf_printf(buf, "%" PRId64, value->integer);
+    break;
+  case RIG_VALUE_DOUBLE:
+    if (isfinite(value->number))
+      rig__json_double(buf, value->number);
+    else
+      rig__buf_puts(buf, isnan(value->number) ? "NaN" : value->number > 0 ? "Infinity" : "-Infinity");
+    break;
+  case RIG_VALUE_BYTES:
+    rig__base64_encode(buf, value->bytes, value->count);
+    break;
+  case RIG_VALUE_ARRAY:
+    rig__buf_putc(buf, '[');
+    for (size_t i = 0; i < value->count; i++) {
+      if (i > 0)
+        rig__buf_puts(buf, ", ");
+      value_text(buf, &value->items[i], 1);
+    }
+    rig__buf_putc(buf, ']');
+    break;
+  case RIG_VALUE_KVLIST:
+    rig__buf_putc(buf, '{');
+    for (size_t i = 0; i < value->count; i++) {
+      if (i > 0)
+        rig__buf_puts(buf, ", ");
+      rig__json_string(buf, value->attributes[i].key);
+      rig__buf_puts(buf, ": ");
+      value_text(buf, &value->attributes[i].value, 1);
+    }
+    rig__buf_putc(buf, '}');
+    break;
+  default:
+    break;
+  }
+}
+
+char *rig__value_to_text(const rig_value *value)
+{
+  rig_buf buf = RIG_BUF_INIT;
+  value_text(&buf, value, 0);
+  return rig__buf_detach(&buf);
+}
