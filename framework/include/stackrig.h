@@ -13,5 +13,6 @@
 #include "stackrig/otlp.h"
 #include "stackrig/compose.h"
 #include "stackrig/docker.h"
+#include "stackrig/stack.h"
 
 #endif

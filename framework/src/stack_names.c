@@ -1,0 +1,410 @@
+/*
+ * stack_names.c - the names and labels docker compose gives what it creates, so that
+ * compose's own commands (v2 `docker compose -p NAME ps/logs/down`, and v1's, which find
+ * containers by label) see a stack stackrig started; the config hash; session ids; and the
+ * translation of a service's ports into the engine's ExposedPorts/PortBindings.
+ */
+#include "stack_internal.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "stackrig/error.h"
+#include "util.h"
+
+/* ---- SHA-256 (FIPS 180-4), for the config hash ---- */
+
+static const uint32_t sha256_k[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
+    0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
+    0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
+    0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
+    0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
+    0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
+    0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
+    0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
+    0xc67178f2};
+
+#define ROTR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
+
+static void sha256_block(uint32_t state[8], const unsigned char block[64])
+{
+  uint32_t w[64];
+  for (int i = 0; i < 16; i++)
+    w[i] = (uint32_t)block[i * 4] << 24 | (uint32_t)block[i * 4 + 1] << 16 |
+           (uint32_t)block[i * 4 + 2] << 8 | (uint32_t)block[i * 4 + 3];
+  for (int i = 16; i < 64; i++) {
+    uint32_t s0 = ROTR(w[i - 15], 7) ^ ROTR(w[i - 15], 18) ^ (w[i - 15] >> 3);
+    uint32_t s1 = ROTR(w[i - 2], 17) ^ ROTR(w[i - 2], 19) ^ (w[i - 2] >> 10);
+    w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+  }
+  uint32_t a = state[0], b = state[1], c = state[2], d = state[3];
+  uint32_t e = state[4], f = state[5], g = state[6], h = state[7];
+  for (int i = 0; i < 64; i++) {
+    uint32_t s1 = ROTR(e, 6) ^ ROTR(e, 11) ^ ROTR(e, 25);
+    uint32_t ch = (e & f) ^ (~e & g);
+    uint32_t t1 = h + s1 + ch + sha256_k[i] + w[i];
+    uint32_t s0 = ROTR(a, 2) ^ ROTR(a, 13) ^ ROTR(a, 22);
+    uint32_t maj = (a & b) ^ (a & c) ^ (b & c);
+    uint32_t t2 = s0 + maj;
+    h = g;
+    g = f;
+    f = e;
+    e = d + t1;
+    d = c;
+    c = b;
+    b = a;
+    a = t1 + t2;
+  }
+  state[0] += a;
+  state[1] += b;
+  state[2] += c;
+  state[3] += d;
+  state[4] += e;
+  state[5] += f;
+  state[6] += g;
+  state[7] += h;
+}
+
+void rig__sha256_hex(char out[65], const void *data, size_t len)
+{
+  uint32_t state[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                       0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+  const unsigned char *p = data;
+  size_t left = len;
+  while (left >= 64) {
+    sha256_block(state, p);
+    p += 64;
+    left -= 64;
+  }
+  unsigned char tail[128] = {0};
+  memcpy(tail, p, left);
+  tail[left] = 0x80;
+  size_t tail_len = left + 1 + 8 <= 64 ? 64 : 128;
+  uint64_t bits = (uint64_t)len * 8;
+  for (int i = 0; i < 8; i++)
+    tail[tail_len - 1 - i] = (unsigned char)(bits >> (8 * i));
+  sha256_block(state, tail);
+  if (tail_len == 128)
+    sha256_block(state, tail + 64);
+  static const char hex[] = "0123456789abcdef";
+  for (int i = 0; i < 8; i++)
+    for (int j = 0; j < 4; j++) {
+      unsigned char byte = (unsigned char)(state[i] >> (24 - 8 * j));
+      out[i * 8 + j * 2] = hex[byte >> 4];
+      out[i * 8 + j * 2 + 1] = hex[byte & 15];
+    }
+  out[64] = '\0';
+}
+
+/* ---- names ---- */
+
+char *rig__stack_new_session_id(void)
+{
+  unsigned char bytes[16];
+  size_t got = 0;
+  int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    while (got < sizeof bytes) {
+      ssize_t n = read(fd, bytes + got, sizeof bytes - got);
+      if (n <= 0)
+        break;
+      got += (size_t)n;
+    }
+    close(fd);
+  }
+  if (got < sizeof bytes) {
+    /* No /dev/urandom (a very locked-down sandbox): time, pid and address bits still make
+     * collisions between concurrent sessions practically impossible. */
+    uint64_t seed = (uint64_t)rig__wall_ns() ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)&got;
+    for (size_t i = 0; i < sizeof bytes; i++) {
+      seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+      bytes[i] = (unsigned char)(seed >> 56);
+    }
+  }
+  char *id = rig__malloc(sizeof bytes * 2 + 1);
+  for (size_t i = 0; i < sizeof bytes; i++)
+    snprintf(id + i * 2, 3, "%02x", bytes[i]);
+  return id;
+}
+
+char *rig__stack_container_name(const char *project, const rig_compose_service *service,
+                                int number)
+{
+  if (service->container_name && *service->container_name)
+    return rig__strdup(service->container_name);
+  return rig__sprintf("%s-%s-%d", project, service->name, number);
+}
+
+/* ---- labels ---- */
+
+void rig__labels_set(rig__labels *labels, const char *key, const char *value)
+{
+  for (size_t i = 0; i < labels->count; i++) {
+    if (strcmp(labels->items[i].key, key) == 0) {
+      free(labels->items[i].value);
+      labels->items[i].value = rig__strdup(value ? value : "");
+      return;
+    }
+  }
+  labels->items = rig__realloc(labels->items, (labels->count + 1) * sizeof *labels->items);
+  labels->items[labels->count].key = rig__strdup(key);
+  labels->items[labels->count].value = rig__strdup(value ? value : "");
+  labels->count++;
+}
+
+const char *rig__labels_get(const rig__labels *labels, const char *key)
+{
+  for (size_t i = 0; i < labels->count; i++)
+    if (strcmp(labels->items[i].key, key) == 0)
+      return labels->items[i].value;
+  return NULL;
+}
+
+void rig__labels_dispose(rig__labels *labels)
+{
+  for (size_t i = 0; i < labels->count; i++) {
+    free(labels->items[i].key);
+    free(labels->items[i].value);
+  }
+  free(labels->items);
+  labels->items = NULL;
+  labels->count = 0;
+}
+
+static const char *condition_name(rig_compose_condition condition)
+{
+  switch (condition) {
+  case RIG_COMPOSE_CONDITION_HEALTHY:
+    return "service_healthy";
+  case RIG_COMPOSE_CONDITION_COMPLETED_SUCCESSFULLY:
+    return "service_completed_successfully";
+  default:
+    return "service_started";
+  }
+}
+
+char *rig__stack_depends_label(const rig_compose_service *service)
+{
+  rig_buf text = RIG_BUF_INIT;
+  for (size_t i = 0; i < service->depends_on_count; i++) {
+    const rig_compose_dependency *dep = &service->depends_on[i];
+    rig__buf_printf(&text, "%s%s:%s:%s", i ? "," : "", dep->service,
+                    condition_name(dep->condition), dep->restart ? "true" : "false");
+  }
+  return rig__buf_detach(&text);
+}
+
+size_t rig__stack_parse_depends_label(char ***out, const char *label)
+{
+  size_t count = 0;
+  char **names = rig__calloc(1, sizeof *names);
+  const char *p = label ? label : "";
+  while (*p) {
+    const char *end = strchr(p, ',');
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    const char *colon = memchr(p, ':', len);
+    size_t name_len = colon ? (size_t)(colon - p) : len;
+    if (name_len > 0) {
+      names = rig__realloc(names, (count + 2) * sizeof *names);
+      names[count++] = rig__strndup(p, name_len);
+      names[count] = NULL;
+    }
+    if (!end)
+      break;
+    p = end + 1;
+  }
+  *out = names;
+  return count;
+}
+
+static void add_common(rig__labels *labels, const rig__label_context *ctx)
+{
+  rig__labels_set(labels, RIG__LABEL_PROJECT, ctx->project);
+  rig__labels_set(labels, RIG__LABEL_VERSION, RIG__COMPOSE_VERSION);
+  if (ctx->session)
+    rig__labels_set(labels, RIG__LABEL_SESSION, ctx->session);
+}
+
+static void add_user(rig__labels *labels, const rig_compose_kv *kv, size_t count)
+{
+  for (size_t i = 0; i < count; i++)
+    rig__labels_set(labels, kv[i].key, kv[i].value);
+}
+
+void rig__stack_container_labels(rig__labels *labels, const rig__label_context *ctx,
+                                 const rig_compose_service *service, int number,
+                                 const char *config_hash)
+{
+  /* The user's labels first, so that compose's own ones (set after) win, as compose does;
+   * oneoff is the one the user may preset. */
+  add_user(labels, service->labels, service->label_count);
+  add_common(labels, ctx);
+  rig__labels_set(labels, RIG__LABEL_SERVICE, service->name);
+  if (!rig__labels_get(labels, RIG__LABEL_ONEOFF))
+    rig__labels_set(labels, RIG__LABEL_ONEOFF, "False");
+  rig__labels_set(labels, RIG__LABEL_CONFIG_HASH, config_hash ? config_hash : "");
+  char number_text[16];
+  snprintf(number_text, sizeof number_text, "%d", number);
+  rig__labels_set(labels, RIG__LABEL_CONTAINER_NUMBER, number_text);
+  rig__labels_set(labels, RIG__LABEL_WORKING_DIR, ctx->working_dir ? ctx->working_dir : "");
+  rig_buf files = RIG_BUF_INIT;
+  for (size_t i = 0; i < ctx->config_file_count; i++)
+    rig__buf_printf(&files, "%s%s", i ? "," : "", ctx->config_files[i]);
+  rig__labels_set(labels, RIG__LABEL_CONFIG_FILES, files.data ? files.data : "");
+  rig__buf_dispose(&files);
+  char *depends = rig__stack_depends_label(service);
+  rig__labels_set(labels, RIG__LABEL_DEPENDS_ON, depends);
+  free(depends);
+}
+
+void rig__stack_network_labels(rig__labels *labels, const rig__label_context *ctx,
+                               const rig_compose_network *network)
+{
+  add_user(labels, network->labels, network->label_count);
+  add_common(labels, ctx);
+  rig__labels_set(labels, RIG__LABEL_NETWORK, network->key);
+}
+
+void rig__stack_volume_labels(rig__labels *labels, const rig__label_context *ctx,
+                              const rig_compose_volume *volume)
+{
+  add_user(labels, volume->labels, volume->label_count);
+  add_common(labels, ctx);
+  rig__labels_set(labels, RIG__LABEL_VOLUME, volume->key);
+}
+
+rig_docker_label *rig__labels_view(const rig__labels *labels)
+{
+  rig_docker_label *view = rig__calloc(labels->count + 1, sizeof *view);
+  for (size_t i = 0; i < labels->count; i++) {
+    view[i].key = labels->items[i].key;
+    view[i].value = labels->items[i].value;
+  }
+  return view;
+}
+
+/* ---- ports ---- */
+
+void rig__port_list_dispose(rig__port_list *list)
+{
+  free(list->bindings);
+  for (size_t i = 0; i < list->expose_count; i++)
+    free(list->expose[i]);
+  free(list->expose);
+  memset(list, 0, sizeof *list);
+}
+
+static int valid_protocol(const char *protocol)
+{
+  return strcmp(protocol, "tcp") == 0 || strcmp(protocol, "udp") == 0 ||
+         strcmp(protocol, "sctp") == 0;
+}
+
+static void add_expose(rig__port_list *list, int port, const char *protocol)
+{
+  char *key = rig__sprintf("%d/%s", port, protocol);
+  for (size_t i = 0; i < list->expose_count; i++) {
+    if (strcmp(list->expose[i], key) == 0) {
+      free(key);
+      return;
+    }
+  }
+  list->expose = rig__realloc(list->expose, (list->expose_count + 2) * sizeof *list->expose);
+  list->expose[list->expose_count++] = key;
+  list->expose[list->expose_count] = NULL;
+}
+
+/* "80", "8000-8010", "53/udp", "8000-8001/tcp" as written under expose:. */
+static int expose_entry(rig__port_list *list, const char *service, const char *text)
+{
+  const char *slash = strchr(text, '/');
+  const char *protocol = slash ? slash + 1 : "tcp";
+  char *number_part = slash ? rig__strndup(text, (size_t)(slash - text)) : rig__strdup(text);
+  int first = 0, last = 0, rc = RIG_OK;
+  char *dash = strchr(number_part, '-');
+  if (dash)
+    *dash = '\0';
+  if (rig_parse_port(&first, number_part) != RIG_OK ||
+      (dash && rig_parse_port(&last, dash + 1) != RIG_OK) || (dash && last < first) ||
+      !valid_protocol(protocol)) {
+    rc = rig_error_set(RIG_EINVAL, "service %s: expose: bad port '%s'", service, text);
+    goto cleanup;
+  }
+  if (!dash)
+    last = first;
+  for (int port = first; port <= last; port++)
+    add_expose(list, port, protocol);
+cleanup:
+  free(number_part);
+  return rc;
+}
+
+int rig__stack_resolve_ports(rig__port_list *out, const rig_compose_service *service)
+{
+  rig__port_list list = {0};
+  int rc = RIG_OK;
+  list.bindings = rig__calloc(service->port_count + 1, sizeof *list.bindings);
+  list.expose = rig__calloc(1, sizeof *list.expose);
+  for (size_t i = 0; i < service->port_count; i++) {
+    const rig_compose_port *port = &service->ports[i];
+    const char *protocol = port->protocol && *port->protocol ? port->protocol : "tcp";
+    if (port->target < 1 || port->target > 65535) {
+      rc = rig_error_set(RIG_EINVAL, "service %s: ports: bad container port %d", service->name,
+                         port->target);
+      goto cleanup;
+    }
+    if (!valid_protocol(protocol)) {
+      rc = rig_error_set(RIG_EINVAL, "service %s: ports: bad protocol '%s' for port %d",
+                         service->name, protocol, port->target);
+      goto cleanup;
+    }
+    if (port->published_start < 0 || port->published_start > 65535 ||
+        (port->published_start && port->published_end &&
+         (port->published_end < port->published_start || port->published_end > 65535))) {
+      rc = rig_error_set(RIG_EINVAL, "service %s: ports: bad host port range %d-%d",
+                         service->name, port->published_start, port->published_end);
+      goto cleanup;
+    }
+    rig_docker_port_binding *binding = &list.bindings[list.binding_count++];
+    binding->container_port = port->target;
+    binding->protocol = protocol;
+    /* Loopback unless the file names an address: a test stack must not be reachable from
+     * the network, and parallel CI jobs then only compete for loopback ports. */
+    binding->host_ip = port->host_ip && *port->host_ip ? port->host_ip : RIG__DEFAULT_HOST_IP;
+    binding->host_port = port->published_start;
+    binding->host_port_end =
+        port->published_start > 0 && port->published_end > port->published_start
+            ? port->published_end
+            : 0;
+  }
+  for (size_t i = 0; i < service->expose.count; i++)
+    if ((rc = expose_entry(&list, service->name, service->expose.items[i])) != RIG_OK)
+      goto cleanup;
+cleanup:
+  if (rc != RIG_OK) {
+    rig__port_list_dispose(&list);
+    return rc;
+  }
+  *out = list;
+  return RIG_OK;
+}
+
+/* ---- image hints ---- */
+
+int rig__stack_is_default_stack_image(const char *image)
+{
+  static const char *const known[] = {"postgres", "pgvector", "jaeger", "prometheus",
+                                      "opentelemetry-collector", NULL};
+  if (!image)
+    return 0;
+  for (const char *const *k = known; *k; k++)
+    if (strstr(image, *k))
+      return 1;
+  return 0;
+}
