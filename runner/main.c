@@ -9,6 +9,7 @@
 /* Every command the runner has, in the order `stackrig --help` lists them. */
 static const runner_command *const commands[] = {
     &runner_cmd_help,
+    &runner_cmd_config,
     NULL,
 };
 

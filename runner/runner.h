@@ -26,6 +26,7 @@ typedef struct runner_command {
 
 /* The commands (one runner/cmd_<verb>.c each). */
 extern const runner_command runner_cmd_help;
+extern const runner_command runner_cmd_config;
 
 /* The console logger the commands write progress through (stderr). */
 rig_log *runner_log(void);
