@@ -9,6 +9,11 @@
 /* Every command the runner has, in the order `stackrig --help` lists them. */
 static const runner_command *const commands[] = {
     &runner_cmd_help,
+    &runner_cmd_up,
+    &runner_cmd_down,
+    &runner_cmd_status,
+    &runner_cmd_logs,
+    &runner_cmd_port,
     &runner_cmd_config,
     NULL,
 };

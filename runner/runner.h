@@ -26,6 +26,11 @@ typedef struct runner_command {
 
 /* The commands (one runner/cmd_<verb>.c each). */
 extern const runner_command runner_cmd_help;
+extern const runner_command runner_cmd_up;
+extern const runner_command runner_cmd_down;
+extern const runner_command runner_cmd_status;
+extern const runner_command runner_cmd_logs;
+extern const runner_command runner_cmd_port;
 extern const runner_command runner_cmd_config;
 
 /* The console logger the commands write progress through (stderr). */

@@ -44,6 +44,7 @@ typedef struct svc_run {
   int err_code;
   char *err_text;
   char *err_hint;
+  char *err_service; /* the service the error names, when not this one */
   int64_t failed_at_ns;
   pthread_t thread;
   int thread_started;
@@ -103,6 +104,8 @@ static void fail_locked(svc_run *run, int code, const char *hint)
   run->err_text = rig__strdup(err && err->text ? err->text : rig_strerror(code));
   const char *detail_hint = err ? rig_error_detail_get(err, "hint") : NULL;
   run->err_hint = hint ? rig__strdup(hint) : detail_hint ? rig__strdup(detail_hint) : NULL;
+  const char *named = err ? rig_error_detail_get(err, "service") : NULL;
+  run->err_service = named ? rig__strdup(named) : NULL;
   run->failed_at_ns = rig__now_ns();
   run->ctx->abort = 1;
   pthread_cond_broadcast(&run->ctx->cond);
@@ -994,6 +997,7 @@ static void free_runs(up_ctx *ctx)
     free(run->oom);
     free(run->err_text);
     free(run->err_hint);
+    free(run->err_service);
   }
   free(ctx->runs);
 }
@@ -1046,7 +1050,8 @@ static int raise_failure(up_ctx *ctx)
   if (!first)
     return rig_error_set(RIG_EINTERRUPTED, "project %s: up was interrupted", ctx->project->name);
   int rc = rig_error_set(first->err_code, "%s", first->err_text);
-  rig_error_add_detail("service", "%s", first->service->name);
+  rig_error_add_detail("service", "%s",
+                       first->err_service ? first->err_service : first->service->name);
   if (first->err_hint)
     rig_error_add_detail("hint", "%s", first->err_hint);
   return rc;
