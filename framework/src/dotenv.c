@@ -21,10 +21,11 @@
  *
  * Where compose silently misreads a malformed file, this parser reports it instead: text
  * after a closing quote that is not a comment (compose reads it as the next statement), an
- * empty name before "=" (compose stores it under ""), NUL bytes. A bare name on the last
- * line without a newline is inherited like any other (compose stores it as the value of
- * ""). An unterminated quote is reported on the line where the value starts. Error messages
- * name filename:line and the variable, never the value (it may be secret).
+ * empty name before "=" (compose stores it under ""), tabs inside a name (compose only
+ * rejects spaces), NUL bytes. A bare name on the last line without a newline is inherited
+ * like any other (compose stores it as the value of ""). An unterminated quote is reported
+ * on the line where the value starts. Error messages name filename:line and the variable,
+ * never the value (it may be secret).
  */
 #include "stackrig/config.h"
 
@@ -399,6 +400,13 @@ static int parse_statement(parser *p)
       rc = parse_error(p, line, "variable name \"%s\" cannot contain a space", key);
       goto cleanup;
     }
+  }
+  /* "export" and nothing else: compose skips the line, but fails at the end of the file. */
+  if (!*key && p->pos < p->len && t[p->pos] == '\n')
+    goto cleanup;
+  if (!*key && p->pos >= p->len) {
+    rc = parse_error(p, line, "missing variable name after \"export\"");
+    goto cleanup;
   }
   if (!*key) {
     rc = parse_error(p, line, "missing variable name before \"%c\"", t[p->pos]);

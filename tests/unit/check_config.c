@@ -46,6 +46,7 @@ static const dotenv_case dotenv_cases[] = {
     {"only comments and blank lines", "# one\n\n   # two\n\t\n", {NULL}, NULL, 0},
     {"export prefix", "export A=1\nexport \t B=2\n", {"A", "1", "B", "2", NULL}, NULL, 0},
     {"export as a key", "export=1\n", {"export", "1", NULL}, NULL, 0},
+    {"export and nothing else", "export \nA=1\nexport\t\n", {"A", "1", NULL}, NULL, 0},
     {"comments between", "# c\nA=1\n  # indented\n\nB=2", {"A", "1", "B", "2", NULL}, NULL, 0},
     {"inline comment after unquoted", "A=value # comment\n", {"A", "value", NULL}, NULL, 0},
     {"hash inside a word stays", "A=val#ue\nB=http://h/p#frag\n",
@@ -98,6 +99,7 @@ static const dotenv_case dotenv_cases[] = {
      {"RIGTEST_CFG_SET", "set", "RIGTEST_CFG_EMPTY", "", "RIGTEST_CFG_SPACE", "a b", NULL}, NULL, 0},
     /* errors */
     {"space inside a key", "A=1\nB C=2\n", {NULL}, "t.env:2: variable name \"B C\" cannot contain a space", 0},
+    {"tab inside a key", "B\tC=2\n", {NULL}, "t.env:1: variable name \"B\tC\" cannot contain a space", 0},
     {"bad character in key", "A=1\n\nFO!O=1\n", {NULL},
      "t.env:3: unexpected character \"!\" in variable name \"FO!\"", 0},
     {"quoted key", "A=\"ok\"\n\"B\"=1\n", {NULL}, "t.env:2: unexpected character \"\"\" in variable name \"\"\"", 0},
@@ -107,6 +109,7 @@ static const dotenv_case dotenv_cases[] = {
     {"text after closing quote", "A=1\nB=\"x\" junk\n", {NULL},
      "t.env:2: unexpected text after the closing quote of B (a comment starts with #)", 0},
     {"missing key", "A=1\n=1\n", {NULL}, "t.env:2: missing variable name before \"=\"", 0},
+    {"export at the end of the file", "A=1\nexport ", {NULL}, "t.env:2: missing variable name after \"export\"", 0},
     {"required variable", "A=${RIGTEST_CFG_UNSET:?must be set}\n", {NULL},
      "t.env:1: A: required variable RIGTEST_CFG_UNSET is missing a value: must be set", 0},
     {"required non-empty", "X=1\nA=\"${RIGTEST_CFG_EMPTY:?empty}\"\n", {NULL},
