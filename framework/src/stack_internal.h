@@ -131,6 +131,35 @@ typedef struct rig__port_list {
 int rig__stack_resolve_ports(rig__port_list *out, const rig_compose_service *service);
 void rig__port_list_dispose(rig__port_list *list);
 
+/* ---- the container spec (stack_spec.c) ---- */
+
+/* A container spec and everything it points to (the compose model aside). */
+typedef struct rig__spec {
+  rig_docker_container_spec spec;
+  rig__labels labels;
+  rig_docker_label *label_view;
+  rig__port_list ports;
+  char **env;
+  char **binds;
+  rig_docker_mount *mounts;
+  rig_docker_endpoint *endpoints;
+  char ***aliases;
+  size_t endpoint_count;
+  const char *health_test[4];
+  const char **health_argv;
+  rig_docker_ulimit *ulimits;
+  char *network_mode;
+  char *restart;
+  const char *empty_entrypoint[2];
+} rig__spec;
+
+/* @param number the container number (1-based) @return RIG_OK or RIG_EINVAL naming the
+ * service; on failure call rig__spec_dispose() all the same */
+int rig__stack_build_spec(rig__spec *out, const rig_compose_project *project,
+                          const rig_compose_service *service, const rig__label_context *labels,
+                          const char *container_name, int number);
+void rig__spec_dispose(rig__spec *spec);
+
 /* ---- the crash reaper (stack_reaper.c) ---- */
 
 /* What the parent writes to the reaper's pipe before closing it on purpose. */
@@ -188,6 +217,15 @@ int rig__stack_docker(rig_docker **out, rig_stack *stack);
 int rig__stack_docker_clone(rig_docker **out, rig_stack *stack);
 void rig__stack_progress(rig_stack *stack, const char *service, const char *object,
                          rig_stack_phase phase, int exit_code, const char *message);
+
+/* stack_prepare.c: the service's image present (pulled by policy), the project's networks
+ * and volumes created (labelled for the session) or reused. */
+int rig__stack_ensure_image(rig_stack *stack, rig_docker *docker, const rig_compose_service *svc,
+                            rig_stack_pull_policy policy);
+int rig__stack_ensure_networks(rig_stack *stack, rig_docker *docker,
+                               const rig__label_context *labels);
+int rig__stack_ensure_volumes(rig_stack *stack, rig_docker *docker,
+                              const rig__label_context *labels);
 
 /* The project's containers (all states), sorted by service and number. */
 int rig__stack_list_containers(rig_docker_containers **out, rig_docker *docker,

@@ -294,246 +294,6 @@ static void *events_main(void *arg)
   return NULL;
 }
 
-/* ---- the container spec ---- */
-
-typedef struct spec_holder {
-  rig_docker_container_spec spec;
-  rig__labels labels;
-  rig_docker_label *label_view;
-  rig__port_list ports;
-  char **env;
-  char **binds;
-  rig_docker_mount *mounts;
-  rig_docker_endpoint *endpoints;
-  char ***aliases;
-  size_t endpoint_count;
-  const char *health_test[4];
-  const char **health_argv;
-  rig_docker_ulimit *ulimits;
-  char *network_mode;
-  char *restart;
-  const char *empty_entrypoint[2];
-} spec_holder;
-
-static void spec_dispose(spec_holder *h)
-{
-  rig__labels_dispose(&h->labels);
-  free(h->label_view);
-  rig__port_list_dispose(&h->ports);
-  for (char **p = h->env; p && *p; p++)
-    free(*p);
-  free(h->env);
-  for (char **p = h->binds; p && *p; p++)
-    free(*p);
-  free(h->binds);
-  free(h->mounts);
-  for (size_t i = 0; i < h->endpoint_count; i++) {
-    for (char **p = h->aliases[i]; p && *p; p++)
-      free(*p);
-    free(h->aliases[i]);
-  }
-  free(h->aliases);
-  free(h->endpoints);
-  free(h->health_argv);
-  free(h->ulimits);
-  free(h->network_mode);
-  free(h->restart);
-}
-
-static int compare_priority(const void *a, const void *b)
-{
-  const rig_compose_service_network *x = a, *y = b;
-  return (y->priority > x->priority) - (y->priority < x->priority);
-}
-
-static int build_spec(spec_holder *h, up_ctx *ctx, svc_run *run, int replica)
-{
-  const rig_compose_service *svc = run->service;
-  const rig_compose_project *project = ctx->project;
-  rig_docker_container_spec *spec = &h->spec;
-  rig_docker_container_spec init = RIG_DOCKER_CONTAINER_SPEC_INIT;
-  *spec = init;
-  int rc;
-
-  char hash[65];
-  if ((rc = rig__stack_config_hash(hash, project, svc)) != RIG_OK)
-    return rc;
-  rig__stack_container_labels(&h->labels, &ctx->labels, svc, replica + 1, hash);
-  h->label_view = rig__labels_view(&h->labels);
-  spec->labels = h->label_view;
-  spec->label_count = h->labels.count;
-  spec->name = run->names[replica];
-  spec->image = svc->image;
-  spec->platform = svc->platform;
-  if (svc->command_set)
-    spec->cmd = svc->command.items ? svc->command.items : h->empty_entrypoint + 1;
-  if (svc->entrypoint_set) {
-    h->empty_entrypoint[0] = "";
-    h->empty_entrypoint[1] = NULL;
-    spec->entrypoint = svc->entrypoint.count ? svc->entrypoint.items : h->empty_entrypoint;
-  }
-  h->env = rig__calloc(svc->environment_count + 1, sizeof *h->env);
-  size_t env_count = 0;
-  for (size_t i = 0; i < svc->environment_count; i++)
-    if (svc->environment[i].value)
-      h->env[env_count++] =
-          rig__sprintf("%s=%s", svc->environment[i].key, svc->environment[i].value);
-  spec->env = (const char *const *)h->env;
-  spec->hostname = svc->hostname;
-  spec->domainname = svc->domainname;
-  spec->working_dir = svc->working_dir;
-  spec->user = svc->user;
-  spec->tty = svc->tty == RIG_COMPOSE_TRUE;
-  spec->open_stdin = svc->stdin_open == RIG_COMPOSE_TRUE;
-  spec->stop_signal = svc->stop_signal;
-  if (svc->stop_grace_period_set) {
-    spec->stop_timeout_set = 1;
-    spec->stop_timeout_s = (int)((svc->stop_grace_period_ns + 999999999LL) / 1000000000LL);
-  }
-
-  const rig_compose_healthcheck *hc = &svc->healthcheck;
-  if (hc->set) {
-    rig_docker_healthcheck *dh = &spec->healthcheck;
-    if (hc->kind == RIG_COMPOSE_HEALTH_NONE) {
-      h->health_test[0] = "NONE";
-      dh->test = h->health_test;
-    } else if (hc->kind == RIG_COMPOSE_HEALTH_CMD_SHELL) {
-      h->health_test[0] = "CMD-SHELL";
-      h->health_test[1] = hc->test.count ? hc->test.items[0] : "";
-      dh->test = h->health_test;
-    } else if (hc->kind == RIG_COMPOSE_HEALTH_CMD) {
-      h->health_argv = rig__calloc(hc->test.count + 2, sizeof *h->health_argv);
-      h->health_argv[0] = "CMD";
-      for (size_t i = 0; i < hc->test.count; i++)
-        h->health_argv[i + 1] = hc->test.items[i];
-      dh->test = h->health_argv;
-    }
-    dh->interval_ns = hc->interval_ns;
-    dh->timeout_ns = hc->timeout_ns;
-    dh->retries = hc->retries;
-    dh->start_period_ns = hc->start_period_ns;
-  }
-
-  if ((rc = rig__stack_resolve_ports(&h->ports, svc)) != RIG_OK)
-    return rc;
-  spec->ports = h->ports.bindings;
-  spec->port_count = h->ports.binding_count;
-  spec->expose = (const char *const *)h->ports.expose;
-
-  h->binds = rig__calloc(svc->volume_count + 1, sizeof *h->binds);
-  h->mounts = rig__calloc(svc->volume_count + 1, sizeof *h->mounts);
-  size_t bind_count = 0, mount_count = 0;
-  for (size_t i = 0; i < svc->volume_count; i++) {
-    const rig_compose_mount *m = &svc->volumes[i];
-    if (m->type == RIG_COMPOSE_MOUNT_BIND && m->bind_create_host_path) {
-      /* Binds (not Mounts) create a missing host folder, as the short syntax promises. */
-      rig_buf text = RIG_BUF_INIT;
-      rig__buf_printf(&text, "%s:%s", m->source, m->target);
-      const char *sep = ":";
-      if (m->read_only) {
-        rig__buf_printf(&text, "%sro", sep);
-        sep = ",";
-      }
-      if (m->bind_selinux) {
-        rig__buf_printf(&text, "%s%s", sep, m->bind_selinux);
-        sep = ",";
-      }
-      if (m->bind_propagation)
-        rig__buf_printf(&text, "%s%s", sep, m->bind_propagation);
-      h->binds[bind_count++] = rig__buf_detach(&text);
-      continue;
-    }
-    rig_docker_mount *dm = &h->mounts[mount_count++];
-    dm->target = m->target;
-    dm->read_only = m->read_only;
-    if (m->type == RIG_COMPOSE_MOUNT_BIND) {
-      dm->type = RIG_DOCKER_MOUNT_BIND;
-      dm->source = m->source;
-      dm->bind_propagation = m->bind_propagation;
-    } else if (m->type == RIG_COMPOSE_MOUNT_VOLUME) {
-      dm->type = RIG_DOCKER_MOUNT_VOLUME;
-      dm->volume_nocopy = m->volume_nocopy;
-      if (m->source) {
-        const rig_compose_volume *vol = rig_compose_find_volume(project, m->source);
-        dm->source = vol ? vol->name : m->source;
-      }
-    } else {
-      dm->type = RIG_DOCKER_MOUNT_TMPFS;
-      dm->tmpfs_size = m->tmpfs_size;
-      dm->tmpfs_mode = m->tmpfs_mode;
-    }
-  }
-  spec->binds = (const char *const *)h->binds;
-  spec->mounts = h->mounts;
-  spec->mount_count = mount_count;
-  spec->tmpfs = svc->tmpfs.items;
-
-  if (svc->network_mode) {
-    if (strncmp(svc->network_mode, "service:", 8) == 0) {
-      const rig_compose_service *other = rig_compose_find_service(project, svc->network_mode + 8);
-      if (!other)
-        return rig_error_set(RIG_EINVAL, "service %s: network_mode %s names no service",
-                             svc->name, svc->network_mode);
-      char *name = rig__stack_container_name(project->name, other, 1);
-      h->network_mode = rig__sprintf("container:%s", name);
-      free(name);
-    } else {
-      h->network_mode = rig__strdup(svc->network_mode);
-    }
-    spec->network_mode = h->network_mode;
-  } else if (svc->network_count) {
-    rig_compose_service_network *sorted = rig__calloc(svc->network_count, sizeof *sorted);
-    memcpy(sorted, svc->networks, svc->network_count * sizeof *sorted);
-    qsort(sorted, svc->network_count, sizeof *sorted, compare_priority);
-    h->endpoints = rig__calloc(svc->network_count, sizeof *h->endpoints);
-    h->aliases = rig__calloc(svc->network_count, sizeof *h->aliases);
-    for (size_t i = 0; i < svc->network_count; i++) {
-      const rig_compose_network *net = rig_compose_find_network(project, sorted[i].network);
-      h->aliases[i] = rig__calloc(sorted[i].aliases.count + 2, sizeof **h->aliases);
-      /* As compose: every container answers to its service's name on its networks. */
-      h->aliases[i][0] = rig__strdup(svc->name);
-      for (size_t a = 0; a < sorted[i].aliases.count; a++)
-        h->aliases[i][a + 1] = rig__strdup(sorted[i].aliases.items[a]);
-      h->endpoints[i].network = net ? net->name : sorted[i].network;
-      h->endpoints[i].aliases = (const char *const *)h->aliases[i];
-      h->endpoints[i].ipv4_address = sorted[i].ipv4_address;
-      h->endpoint_count++;
-    }
-    free(sorted);
-    spec->endpoints = h->endpoints;
-    spec->endpoint_count = h->endpoint_count;
-    spec->network_mode = h->endpoints[0].network;
-  }
-
-  if (svc->restart && *svc->restart) {
-    const char *colon = strchr(svc->restart, ':');
-    h->restart = colon ? rig__strndup(svc->restart, (size_t)(colon - svc->restart))
-                       : rig__strdup(svc->restart);
-    spec->restart_policy = h->restart;
-    if (colon)
-      spec->restart_max_retries = atoi(colon + 1);
-  }
-  spec->init = svc->init == RIG_COMPOSE_TRUE ? 1 : svc->init == RIG_COMPOSE_FALSE ? -1 : 0;
-  spec->privileged = svc->privileged == RIG_COMPOSE_TRUE;
-  spec->read_only_rootfs = svc->read_only == RIG_COMPOSE_TRUE;
-  spec->cap_add = svc->cap_add.items;
-  spec->cap_drop = svc->cap_drop.items;
-  spec->security_opt = svc->security_opt.items;
-  if (svc->ulimit_count) {
-    h->ulimits = rig__calloc(svc->ulimit_count, sizeof *h->ulimits);
-    for (size_t i = 0; i < svc->ulimit_count; i++) {
-      h->ulimits[i].name = svc->ulimits[i].name;
-      h->ulimits[i].soft = svc->ulimits[i].soft;
-      h->ulimits[i].hard = svc->ulimits[i].hard;
-    }
-    spec->ulimits = h->ulimits;
-    spec->ulimit_count = svc->ulimit_count;
-  }
-  spec->shm_size = svc->shm_size;
-  spec->extra_hosts = svc->extra_hosts.items;
-  return RIG_OK;
-}
-
 /* ---- one service ---- */
 
 static int wait_for_dependencies(svc_run *run)
@@ -594,13 +354,12 @@ static int create_and_start(svc_run *run, rig_docker *docker)
   int rc = RIG_OK;
   rig__stack_progress(ctx->stack, svc->name, run->names[0], RIG_STACK_PHASE_CREATING, -1, NULL);
   for (int r = 0; r < run->replicas; r++) {
-    spec_holder holder;
-    memset(&holder, 0, sizeof holder);
-    rc = build_spec(&holder, ctx, run, r);
+    rig__spec holder;
+    rc = rig__stack_build_spec(&holder, ctx->project, svc, &ctx->labels, run->names[r], r + 1);
     char *id = NULL;
     if (rc == RIG_OK)
       rc = rig_docker_container_create(&id, docker, &holder.spec);
-    spec_dispose(&holder);
+    rig__spec_dispose(&holder);
     if (rc == RIG_ECONFLICT) {
       rig_error_set(RIG_ECONFLICT, "service %s: a container named %s already exists",
                     svc->name, run->names[r]);
@@ -791,150 +550,6 @@ static void *service_main(void *arg)
   return NULL;
 }
 
-/* ---- images, networks, volumes ---- */
-
-static int ensure_image(rig_docker *docker, const rig_compose_service *svc,
-                        rig_stack_pull_policy policy, rig_stack *stack)
-{
-  if (svc->pull_policy) {
-    if (strcmp(svc->pull_policy, "always") == 0)
-      policy = RIG_STACK_PULL_ALWAYS;
-    else if (strcmp(svc->pull_policy, "never") == 0)
-      policy = RIG_STACK_PULL_NEVER;
-    else if (strcmp(svc->pull_policy, "missing") == 0 ||
-             strcmp(svc->pull_policy, "if_not_present") == 0)
-      policy = RIG_STACK_PULL_MISSING;
-  }
-  int exists = 0, rc;
-  if (policy != RIG_STACK_PULL_ALWAYS) {
-    if ((rc = rig_docker_image_exists(&exists, docker, svc->image)) != RIG_OK)
-      return rc;
-    if (exists)
-      return RIG_OK;
-  }
-  if (policy == RIG_STACK_PULL_NEVER) {
-    rc = rig_error_set(RIG_EIMAGE, "service %s: image %s is not present and the pull policy "
-                       "is never", svc->name, svc->image);
-  } else {
-    rig__stack_progress(stack, svc->name, NULL, RIG_STACK_PHASE_PULLING, -1, NULL);
-    if ((rc = rig_docker_image_pull(docker, svc->image, NULL)) == RIG_OK)
-      return RIG_OK;
-    if (rc == RIG_ECONNECT)
-      return rc;
-    rig_error_wrap(RIG_EIMAGE, "service %s: image %s is missing and could not be pulled",
-                   svc->name, svc->image);
-    rc = RIG_EIMAGE;
-  }
-  rig_error_add_detail("image", "%s", svc->image);
-  if (rig__stack_is_default_stack_image(svc->image))
-    rig_error_add_detail("hint", "build the default stack's images offline: run "
-                         "compose/images/build and eval its output "
-                         "(eval \"$(compose/images/build)\")");
-  else
-    rig_error_add_detail("hint", "build or load the image %s on this engine first",
-                         svc->image);
-  return rc;
-}
-
-static int service_uses_network(const rig_compose_project *project, const char *key)
-{
-  for (size_t s = 0; s < project->service_count; s++)
-    for (size_t n = 0; n < project->services[s].network_count; n++)
-      if (strcmp(project->services[s].networks[n].network, key) == 0)
-        return 1;
-  return 0;
-}
-
-static int ensure_networks(up_ctx *ctx, rig_docker *docker)
-{
-  const rig_compose_project *project = ctx->project;
-  for (size_t i = 0; i < project->network_count; i++) {
-    const rig_compose_network *net = &project->networks[i];
-    if (!service_uses_network(project, net->key))
-      continue;
-    rig_docker_network *existing = NULL;
-    int rc = rig_docker_network_inspect(&existing, docker, net->name);
-    if (rc == RIG_OK) {
-      rig_docker_network_free(existing);
-      continue; /* compose reuses it too (external, or left by an earlier run) */
-    }
-    if (rc != RIG_ENOTFOUND)
-      return rig_error_wrap(RIG_OK, "network %s", net->name);
-    if (net->external)
-      return rig_error_set(RIG_ENOTFOUND, "external network %s does not exist (create it "
-                           "first: docker network create %s)", net->name, net->name);
-    rig__stack_progress(ctx->stack, NULL, net->name, RIG_STACK_PHASE_CREATING, -1, NULL);
-    rig__labels labels = {0};
-    rig__stack_network_labels(&labels, &ctx->labels, net);
-    rig_docker_label *view = rig__labels_view(&labels);
-    rig_docker_label *opts = rig__calloc(net->driver_opt_count + 1, sizeof *opts);
-    for (size_t o = 0; o < net->driver_opt_count; o++) {
-      opts[o].key = net->driver_opts[o].key;
-      opts[o].value = net->driver_opts[o].value;
-    }
-    rig_docker_network_spec spec = RIG_DOCKER_NETWORK_SPEC_INIT;
-    spec.name = net->name;
-    spec.driver = net->driver;
-    spec.labels = view;
-    spec.label_count = labels.count;
-    spec.driver_options = opts;
-    spec.driver_option_count = net->driver_opt_count;
-    spec.internal = net->internal;
-    spec.attachable = net->attachable;
-    spec.enable_ipv6 = net->enable_ipv6 == RIG_COMPOSE_TRUE;
-    rc = rig_docker_network_create(NULL, docker, &spec);
-    free(view);
-    free(opts);
-    rig__labels_dispose(&labels);
-    /* Another process creating the same network at the same moment is fine: use it. */
-    if (rc != RIG_OK && rc != RIG_ECONFLICT)
-      return rig_error_wrap(RIG_OK, "creating network %s", net->name);
-  }
-  return RIG_OK;
-}
-
-static int ensure_volumes(up_ctx *ctx, rig_docker *docker)
-{
-  const rig_compose_project *project = ctx->project;
-  for (size_t i = 0; i < project->volume_count; i++) {
-    const rig_compose_volume *vol = &project->volumes[i];
-    rig_docker_volume *existing = NULL;
-    int rc = rig_docker_volume_inspect(&existing, docker, vol->name);
-    if (rc == RIG_OK) {
-      rig_docker_volume_free(existing);
-      continue;
-    }
-    if (rc != RIG_ENOTFOUND)
-      return rig_error_wrap(RIG_OK, "volume %s", vol->name);
-    if (vol->external)
-      return rig_error_set(RIG_ENOTFOUND, "external volume %s does not exist (create it "
-                           "first: docker volume create %s)", vol->name, vol->name);
-    rig__stack_progress(ctx->stack, NULL, vol->name, RIG_STACK_PHASE_CREATING, -1, NULL);
-    rig__labels labels = {0};
-    rig__stack_volume_labels(&labels, &ctx->labels, vol);
-    rig_docker_label *view = rig__labels_view(&labels);
-    rig_docker_label *opts = rig__calloc(vol->driver_opt_count + 1, sizeof *opts);
-    for (size_t o = 0; o < vol->driver_opt_count; o++) {
-      opts[o].key = vol->driver_opts[o].key;
-      opts[o].value = vol->driver_opts[o].value;
-    }
-    rig_docker_volume_spec spec = RIG_DOCKER_VOLUME_SPEC_INIT;
-    spec.name = vol->name;
-    spec.driver = vol->driver;
-    spec.labels = view;
-    spec.label_count = labels.count;
-    spec.driver_options = opts;
-    spec.driver_option_count = vol->driver_opt_count;
-    rc = rig_docker_volume_create(NULL, docker, &spec);
-    free(view);
-    free(opts);
-    rig__labels_dispose(&labels);
-    if (rc != RIG_OK)
-      return rig_error_wrap(RIG_OK, "creating volume %s", vol->name);
-  }
-  return RIG_OK;
-}
-
 /* ---- the reaper's work ---- */
 
 typedef struct reap_arg {
@@ -1108,7 +723,7 @@ static int up_impl(rig_stack *stack, int64_t timeout_ms, int wait_ready)
     int seen = 0;
     for (size_t j = 0; j < i && !seen; j++)
       seen = strcmp(ctx.project->services[j].image, svc->image) == 0;
-    if (!seen && (rc = ensure_image(docker, svc, stack->opts.pull, stack)) != RIG_OK)
+    if (!seen && (rc = rig__stack_ensure_image(stack, docker, svc, stack->opts.pull)) != RIG_OK)
       return rc;
   }
 
@@ -1132,8 +747,8 @@ static int up_impl(rig_stack *stack, int64_t timeout_ms, int wait_ready)
   pthread_condattr_destroy(&attr);
   init_runs(&ctx);
 
-  if ((rc = ensure_networks(&ctx, docker)) != RIG_OK ||
-      (rc = ensure_volumes(&ctx, docker)) != RIG_OK)
+  if ((rc = rig__stack_ensure_networks(stack, docker, &ctx.labels)) != RIG_OK ||
+      (rc = rig__stack_ensure_volumes(stack, docker, &ctx.labels)) != RIG_OK)
     goto rollback;
 
   if ((rc = rig__stack_docker_clone(&ctx.events_docker, stack)) != RIG_OK)

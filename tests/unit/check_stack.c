@@ -541,6 +541,178 @@ START_TEST(ports_rejected)
 }
 END_TEST
 
+/* ---- the container spec ---- */
+
+START_TEST(spec_from_service)
+{
+  static const char *const command[] = {"sh", "-c", "exec httpd", NULL};
+  static const char *const aliases[] = {"database", NULL};
+  static const char *const hc_test[] = {"wget", "-q", "http://127.0.0.1/", NULL};
+  rig_compose_kv env[] = {{"A", "1"}, {"UNSET", NULL}, {"B", "two words"}};
+  rig_compose_port port = {NULL, 80, 0, 0, NULL, NULL, NULL, NULL};
+  rig_compose_mount mounts[] = {
+      {RIG_COMPOSE_MOUNT_VOLUME, "data", "/data", 1, NULL, 0, NULL, NULL, 0, NULL, 0, 0},
+      {RIG_COMPOSE_MOUNT_BIND, "/host/conf", "/conf", 1, NULL, 1, NULL, "z", 0, NULL, 0, 0},
+      {RIG_COMPOSE_MOUNT_BIND, "/host/strict", "/strict", 0, NULL, 0, NULL, NULL, 0, NULL, 0, 0},
+      {RIG_COMPOSE_MOUNT_TMPFS, NULL, "/scratch", 0, NULL, 0, NULL, NULL, 0, NULL, 1 << 20, 01777},
+      {RIG_COMPOSE_MOUNT_VOLUME, NULL, "/anon", 0, NULL, 0, NULL, NULL, 0, NULL, 0, 0},
+  };
+  rig_compose_service_network nets[] = {
+      {"default", {NULL, 0}, NULL, NULL, 0},
+      {"back", {aliases, 1}, NULL, NULL, 10},
+  };
+  rig_compose_network top_nets[2];
+  memset(top_nets, 0, sizeof top_nets);
+  top_nets[0].key = "back";
+  top_nets[0].name = "demo_back";
+  top_nets[1].key = "default";
+  top_nets[1].name = "demo_default";
+  rig_compose_volume top_vol;
+  memset(&top_vol, 0, sizeof top_vol);
+  top_vol.key = "data";
+  top_vol.name = "demo_data";
+
+  rig_compose_project p;
+  rig_compose_service s[3];
+  make_project(&p, s);
+  p.networks = top_nets;
+  p.network_count = 2;
+  p.volumes = &top_vol;
+  p.volume_count = 1;
+  rig_compose_service *db = &s[0];
+  db->command_set = 1;
+  db->command.items = command;
+  db->command.count = 3;
+  db->environment = env;
+  db->environment_count = 3;
+  db->ports = &port;
+  db->port_count = 1;
+  db->volumes = mounts;
+  db->volume_count = 5;
+  db->networks = nets;
+  db->network_count = 2;
+  db->healthcheck.set = 1;
+  db->healthcheck.kind = RIG_COMPOSE_HEALTH_CMD;
+  db->healthcheck.test.items = hc_test;
+  db->healthcheck.test.count = 3;
+  db->healthcheck.interval_ns = 1000000000LL;
+  db->healthcheck.retries = 5;
+  db->stop_grace_period_set = 1;
+  db->stop_grace_period_ns = 1500000000LL; /* rounds up to 2 s */
+  db->stop_signal = "SIGINT";
+  db->restart = "on-failure:3";
+  db->init = RIG_COMPOSE_TRUE;
+  db->entrypoint_set = 1; /* entrypoint: [] clears the image's */
+
+  rig__label_context ctx = label_context(&p);
+  rig__spec spec;
+  ck_assert_int_eq(rig__stack_build_spec(&spec, &p, db, &ctx, "demo-db-1", 1), RIG_OK);
+  const rig_docker_container_spec *c = &spec.spec;
+  ck_assert_str_eq(c->name, "demo-db-1");
+  ck_assert_str_eq(c->image, "busybox");
+  ck_assert_str_eq(c->cmd[2], "exec httpd");
+  ck_assert_str_eq(c->entrypoint[0], "");
+  ck_assert_ptr_null(c->entrypoint[1]);
+  ck_assert_str_eq(c->env[0], "A=1");
+  ck_assert_str_eq(c->env[1], "B=two words"); /* a variable without a value is left out */
+  ck_assert_ptr_null(c->env[2]);
+  ck_assert_str_eq(c->healthcheck.test[0], "CMD");
+  ck_assert_str_eq(c->healthcheck.test[3], "http://127.0.0.1/");
+  ck_assert_int_eq(c->healthcheck.interval_ns, 1000000000LL);
+  ck_assert_int_eq(c->healthcheck.retries, 5);
+  ck_assert_int_eq(c->stop_timeout_set, 1);
+  ck_assert_int_eq(c->stop_timeout_s, 2);
+  ck_assert_str_eq(c->stop_signal, "SIGINT");
+  ck_assert_str_eq(c->restart_policy, "on-failure");
+  ck_assert_int_eq(c->restart_max_retries, 3);
+  ck_assert_int_eq(c->init, 1);
+  ck_assert_uint_eq(c->port_count, 1);
+  ck_assert_str_eq(c->ports[0].host_ip, "127.0.0.1");
+  /* the short-syntax bind goes to Binds (creates the host folder); the rest to Mounts */
+  ck_assert_str_eq(c->binds[0], "/host/conf:/conf:ro,z");
+  ck_assert_ptr_null(c->binds[1]);
+  ck_assert_uint_eq(c->mount_count, 4);
+  ck_assert_int_eq(c->mounts[0].type, RIG_DOCKER_MOUNT_VOLUME);
+  ck_assert_str_eq(c->mounts[0].source, "demo_data"); /* the engine's name of the volume */
+  ck_assert_int_eq(c->mounts[0].read_only, 1);
+  ck_assert_int_eq(c->mounts[1].type, RIG_DOCKER_MOUNT_BIND);
+  ck_assert_str_eq(c->mounts[1].source, "/host/strict");
+  ck_assert_int_eq(c->mounts[2].type, RIG_DOCKER_MOUNT_TMPFS);
+  ck_assert_int_eq(c->mounts[2].tmpfs_size, 1 << 20);
+  ck_assert_ptr_null(c->mounts[3].source); /* anonymous */
+  /* the highest priority network first; the service's name is an alias everywhere */
+  ck_assert_uint_eq(c->endpoint_count, 2);
+  ck_assert_str_eq(c->endpoints[0].network, "demo_back");
+  ck_assert_str_eq(c->endpoints[0].aliases[0], "db");
+  ck_assert_str_eq(c->endpoints[0].aliases[1], "database");
+  ck_assert_str_eq(c->endpoints[1].network, "demo_default");
+  ck_assert_str_eq(c->endpoints[1].aliases[0], "db");
+  ck_assert_ptr_null(c->endpoints[1].aliases[1]);
+  ck_assert_str_eq(c->network_mode, "demo_back");
+  ck_assert_uint_eq(c->label_count, spec.labels.count);
+  ck_assert_uint_eq(strlen(rig__labels_get(&spec.labels, "com.docker.compose.config-hash")), 64);
+  rig__spec_dispose(&spec);
+}
+END_TEST
+
+START_TEST(spec_health_and_network_mode_forms)
+{
+  static const char *const shell[] = {"pg_isready -U postgres", NULL};
+  rig_compose_project p;
+  rig_compose_service s[3];
+  make_project(&p, s);
+  rig__label_context ctx = label_context(&p);
+  rig__spec spec;
+
+  s[0].healthcheck.set = 1;
+  s[0].healthcheck.kind = RIG_COMPOSE_HEALTH_CMD_SHELL;
+  s[0].healthcheck.test.items = shell;
+  s[0].healthcheck.test.count = 1;
+  s[0].network_mode = "host";
+  ck_assert_int_eq(rig__stack_build_spec(&spec, &p, &s[0], &ctx, "demo-db-1", 1), RIG_OK);
+  ck_assert_str_eq(spec.spec.healthcheck.test[0], "CMD-SHELL");
+  ck_assert_str_eq(spec.spec.healthcheck.test[1], "pg_isready -U postgres");
+  ck_assert_ptr_null(spec.spec.healthcheck.test[2]);
+  ck_assert_str_eq(spec.spec.network_mode, "host");
+  ck_assert_uint_eq(spec.spec.endpoint_count, 0);
+  ck_assert_int_eq(spec.spec.stop_timeout_set, 0);
+  ck_assert_ptr_null(spec.spec.cmd);        /* the image's CMD */
+  ck_assert_ptr_null(spec.spec.entrypoint); /* and ENTRYPOINT */
+  rig__spec_dispose(&spec);
+
+  s[0].healthcheck.kind = RIG_COMPOSE_HEALTH_NONE;
+  s[0].network_mode = "service:migrate";
+  ck_assert_int_eq(rig__stack_build_spec(&spec, &p, &s[0], &ctx, "demo-db-1", 1), RIG_OK);
+  ck_assert_str_eq(spec.spec.healthcheck.test[0], "NONE");
+  ck_assert_str_eq(spec.spec.network_mode, "container:demo-migrate-1");
+  rig__spec_dispose(&spec);
+
+  s[0].network_mode = "service:nothing";
+  ck_assert_int_eq(rig__stack_build_spec(&spec, &p, &s[0], &ctx, "demo-db-1", 1), RIG_EINVAL);
+  ck_assert_ptr_nonnull(strstr(rig_error_last()->text, "service:nothing"));
+  rig__spec_dispose(&spec);
+}
+END_TEST
+
+START_TEST(config_hash_is_stable_and_sensitive)
+{
+  rig_compose_project p;
+  rig_compose_service s[3];
+  make_project(&p, s);
+  char a[65], b[65], c[65];
+  ck_assert_int_eq(rig__stack_config_hash(a, &p, &s[0]), RIG_OK);
+  ck_assert_int_eq(rig__stack_config_hash(b, &p, &s[0]), RIG_OK);
+  ck_assert_str_eq(a, b);
+  ck_assert_uint_eq(strspn(a, "0123456789abcdef"), 64);
+  s[0].image = "busybox:other";
+  ck_assert_int_eq(rig__stack_config_hash(c, &p, &s[0]), RIG_OK);
+  ck_assert_str_ne(a, c);
+  s[0].image = "busybox";
+  ck_assert_int_eq(rig__stack_config_hash(c, &p, &s[0]), RIG_OK);
+  ck_assert_str_eq(a, c);
+}
+END_TEST
+
 /* ---- the reaper protocol ---- */
 
 START_TEST(reaper_wait_protocol)
@@ -729,6 +901,12 @@ static Suite *stack_suite(void)
   tcase_add_loop_test(tc, port_table, 0, (int)(sizeof port_cases / sizeof port_cases[0]));
   tcase_add_test(tc, ports_several_and_expose);
   tcase_add_test(tc, ports_rejected);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("spec");
+  tcase_add_test(tc, spec_from_service);
+  tcase_add_test(tc, spec_health_and_network_mode_forms);
+  tcase_add_test(tc, config_hash_is_stable_and_sensitive);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("reaper");
