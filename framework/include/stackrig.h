@@ -11,9 +11,9 @@
 #include "stackrig/config.h"
 #include "stackrig/http.h"
 #include "stackrig/otlp.h"
-#include "stackrig/jaeger.h"
 #include "stackrig/compose.h"
 #include "stackrig/docker.h"
 #include "stackrig/stack.h"
+#include "stackrig/prom.h"
 
 #endif
