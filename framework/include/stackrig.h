@@ -11,6 +11,7 @@
 #include "stackrig/config.h"
 #include "stackrig/http.h"
 #include "stackrig/otlp.h"
+#include "stackrig/jaeger.h"
 #include "stackrig/compose.h"
 #include "stackrig/docker.h"
 #include "stackrig/stack.h"
