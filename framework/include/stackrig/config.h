@@ -83,13 +83,16 @@ RIG_EXTERN int rig_config_set(rig_config *config, const char *name, const char *
 /** Sets a default, used when no other source has the name. */
 RIG_EXTERN int rig_config_set_default(rig_config *config, const char *name, const char *value);
 
-/** @return the value (CLI > environment > .env > default), or NULL. */
+/**
+ * @return the value (CLI > environment > .env > default), or NULL. The environment is read
+ *   at each call; a value from it stays valid until that variable is changed.
+ */
 RIG_EXTERN const char *rig_config_get(const rig_config *config, const char *name);
 /** @return "cli", "env", ".env", "default" or NULL: where rig_config_get's value came from. */
 RIG_EXTERN const char *rig_config_source(const rig_config *config, const char *name);
 
 /**
- * Typed getters: when name is unset, *out is def. A value that does not parse is
+ * Typed getters: when name is unset or empty, *out is def. A value that does not parse is
  * RIG_EINVAL with a message naming the variable and its source, e.g.
  * "STACKRIG_TIMEOUT=abc (from .env): not a duration (examples: 250ms, 2s, 1m30s)".
  */
