@@ -185,7 +185,8 @@ static json_object *mount_json(const rig_compose_mount *m)
       (m->bind_create_host_path || m->bind_propagation || m->bind_selinux)) {
     json_object *bind = json_object_new_object();
     put_string(bind, "propagation", m->bind_propagation);
-    put_true(bind, "create_host_path", m->bind_create_host_path);
+    /* explicit both ways: a bind: section without it means true */
+    json_object_object_add(bind, "create_host_path", json_object_new_boolean(m->bind_create_host_path));
     put_string(bind, "selinux", m->bind_selinux);
     json_object_object_add(obj, "bind", bind);
   }

@@ -73,9 +73,8 @@ static int list_to_map(rig__compose_ctx *ctx, rig__cnode **slot, const char *wha
       return rig__compose_error(ctx, item, RIG_EPARSE, "%s entries must be strings like KEY=VALUE, not %s",
                                 what, rig__cnode_kind_name(item));
     const char *text = item->text;
-    const char *eq = sep ? strchr(text, sep) : NULL;
-    if (sep == ':' && !eq)
-      eq = strchr(text, '=');
+    /* extra_hosts: "host=ip" (which allows IPv6 addresses) or the older "host:ip" */
+    const char *eq = sep == ':' && strchr(text, '=') ? strchr(text, '=') : strchr(text, sep);
     rig__cnode *key, *value;
     if (eq) {
       key = synth_scalar(ctx, text, (size_t)(eq - text), item);
@@ -85,10 +84,20 @@ static int list_to_map(rig__compose_ctx *ctx, rig__cnode **slot, const char *wha
       value = bare_is_null ? synth_null(ctx, item) : synth_scalar(ctx, "", 0, item);
     }
     long existing = rig__cnode_index(map, key->text);
-    if (existing >= 0)
+    if (existing >= 0 && sep == ':') {
+      /* extra_hosts may give a host several addresses */
+      rig__cnode *prev = map->values[existing];
+      if (prev->kind != RIG__CN_SEQ) {
+        rig__cnode *seq = rig__cnode_new(ctx->tmp, RIG__CN_SEQ, prev);
+        rig__cnode_append(ctx->tmp, seq, NULL, prev);
+        map->values[existing] = prev = seq;
+      }
+      rig__cnode_append(ctx->tmp, prev, NULL, value);
+    } else if (existing >= 0) {
       map->values[existing] = value;
-    else
+    } else {
       rig__cnode_append(ctx->tmp, map, key, value);
+    }
   }
   *slot = map;
   return RIG_OK;

@@ -118,7 +118,8 @@ int rig__cnode_is_null(const rig__cnode *node)
 {
   if (!node)
     return 1;
-  if (node->kind != RIG__CN_SCALAR || !node->plain || node->tag == RIG__TAG_STR)
+  /* an interpolated value is a string even when it came out empty ("${EMPTY}") */
+  if (node->kind != RIG__CN_SCALAR || !node->plain || node->interpolated || node->tag == RIG__TAG_STR)
     return 0;
   const char *t = node->text;
   return t[0] == '\0' || strcmp(t, "~") == 0 || strcmp(t, "null") == 0 || strcmp(t, "Null") == 0 ||
@@ -236,12 +237,22 @@ const char *rig__compose_lookup(const rig__compose_ctx *ctx, const char *name)
 static int verror(const rig__cnode *node, const char *path, int code, const char *fmt, va_list ap)
 {
   char *msg = rig__vsprintf(fmt, ap);
-  /* "services.web.ports must be a list" reads better than "services.web.ports: must..." */
-  const char *sep = path && *path ? (strncmp(msg, "must ", 5) == 0 ? " " : ": ") : "";
-  if (node && node->file)
-    rig_error_set(code, "%s:%d:%d: %s%s%s", node->file, node->line, node->col, path ? path : "", sep, msg);
+  char *text;
+  if (!path || !*path)
+    text = rig__strdup(msg);
+  else if (rig_key_is_secret(path))
+    /* "environment.DB_PASSWORD: required ..." would lose a word to the redaction of
+       secret-looking "key: value" pairs in error messages */
+    text = rig__sprintf("%s (at %s)", msg, path);
+  else if (strncmp(msg, "must ", 5) == 0)
+    text = rig__sprintf("%s %s", path, msg); /* "services.web.ports must be a list" */
   else
-    rig_error_set(code, "%s%s%s", path ? path : "", sep, msg);
+    text = rig__sprintf("%s: %s", path, msg);
+  if (node && node->file)
+    rig_error_set(code, "%s:%d:%d: %s", node->file, node->line, node->col, text);
+  else
+    rig_error_set(code, "%s", text);
+  free(text);
   free(msg);
   return code;
 }
