@@ -70,6 +70,8 @@ int rig__docker_endpoint_parse(rig__docker_endpoint *out, const char *docker_hos
     size_t authority_len = slash ? (size_t)(slash - rest) : strlen(rest);
     if (authority_len == 0)
       return rig_error_set(RIG_EINVAL, "invalid DOCKER_HOST '%s': the host is missing", docker_host);
+    if (rest[0] == ':')
+      return rig_error_set(RIG_EINVAL, "invalid DOCKER_HOST '%s': the host is missing", docker_host);
     char *authority = rig__strndup(rest, authority_len);
     const char *port = NULL;
     if (authority[0] == '[') {

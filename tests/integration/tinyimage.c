@@ -40,8 +40,12 @@ static const char group[] = "root:x:0:\nnobody:x:65534:\n";
 
 static void octal(char *field, size_t width, unsigned long long value)
 {
-  /* width-1 digits and a NUL, as ustar wants. */
-  snprintf(field, width, "%0*llo", (int)(width - 1), value);
+  /* width-1 digits, zero-padded, and a NUL, as ustar wants. */
+  for (size_t i = width - 1; i-- > 0;) {
+    field[i] = (char)('0' + (value & 7));
+    value >>= 3;
+  }
+  field[width - 1] = '\0';
 }
 
 static void tar_header(rig_buf *tar, const char *name, unsigned mode, size_t size, char type,
