@@ -36,7 +36,7 @@ if [ "$(id -u)" = "0" ]; then
 	# again on every start.
 	find "$PGDATA" \! -user postgres -exec chown postgres:postgres '{}' +
 	chown postgres:postgres /var/run/postgresql
-	exec setpriv --reuid=postgres --regid=postgres --init-groups "$BASH_SOURCE" "$@"
+	exec setpriv --reuid=postgres --regid=postgres --init-groups "${BASH_SOURCE[0]}" "$@"
 fi
 
 : "${POSTGRES_USER:=postgres}"
