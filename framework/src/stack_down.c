@@ -20,6 +20,9 @@ typedef struct down_job {
   int kill;
   int rc;
   char *error;
+  int stopped; /* set (under *lock) once the container no longer runs */
+  pthread_mutex_t *lock;
+  pthread_cond_t *cond;
   pthread_t thread;
   int thread_started;
 } down_job;
@@ -36,6 +39,11 @@ static void *down_main(void *arg)
      * stop_grace_period and stop_signal. */
     if (!job->kill)
       rc = rig_docker_container_stop(docker, job->container->id, -1);
+    /* Stopped is what the next wave waits for; the removal overlaps with its stops. */
+    pthread_mutex_lock(job->lock);
+    job->stopped = 1;
+    pthread_cond_broadcast(job->cond);
+    pthread_mutex_unlock(job->lock);
     if (rc == RIG_OK || rc == RIG_ENOTFOUND)
       rc = rig_docker_container_remove(docker, job->container->id,
                                        RIG_DOCKER_REMOVE_FORCE | RIG_DOCKER_REMOVE_VOLUMES);
@@ -45,6 +53,10 @@ static void *down_main(void *arg)
       rig__stack_progress(job->stack, job->service, job->container->name,
                           RIG_STACK_PHASE_REMOVED, -1, NULL);
   }
+  pthread_mutex_lock(job->lock);
+  job->stopped = 1;
+  pthread_cond_broadcast(job->cond);
+  pthread_mutex_unlock(job->lock);
   if (rc != RIG_OK) {
     const rig_error *err = rig_error_last();
     job->error = rig__sprintf("container %s: %s", job->container->name,
@@ -171,6 +183,8 @@ int rig_stack_down(rig_stack *stack, const rig_stack_down_options *opts)
   down_job *jobs = rig__calloc(containers->count + 1, sizeof *jobs);
   rig_buf errors = RIG_BUF_INIT;
   int first_error = RIG_OK;
+  pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+  pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
   for (size_t w = plan ? plan->wave_count : 0; w-- > 0;) {
     /* The last wave first: those that depend on others stop before what they depend on. */
     for (size_t i = 0; i < containers->count; i++) {
@@ -187,18 +201,23 @@ int rig_stack_down(rig_stack *stack, const rig_stack_down_options *opts)
       job->container = &containers->items[i];
       job->service = service;
       job->kill = opts->kill;
+      job->lock = &lock;
+      job->cond = &cond;
       if (pthread_create(&job->thread, NULL, down_main, job) == 0)
         job->thread_started = 1;
       else
         down_main(job);
     }
-    for (size_t i = 0; i < containers->count; i++) {
-      if (jobs[i].thread_started) {
-        pthread_join(jobs[i].thread, NULL);
-        jobs[i].thread_started = 0;
-      }
-    }
+    /* The next wave starts once this one's containers stopped (not yet removed). */
+    pthread_mutex_lock(&lock);
+    for (size_t i = 0; i < containers->count; i++)
+      while (jobs[i].thread_started && !jobs[i].stopped)
+        pthread_cond_wait(&cond, &lock);
+    pthread_mutex_unlock(&lock);
   }
+  for (size_t i = 0; i < containers->count; i++)
+    if (jobs[i].thread_started)
+      pthread_join(jobs[i].thread, NULL);
   for (size_t i = 0; i < containers->count; i++) {
     if (jobs[i].rc != RIG_OK) {
       rig__buf_printf(&errors, "%s%s", errors.len ? "; " : "", jobs[i].error);

@@ -347,7 +347,7 @@ static int wait_for_dependencies(svc_run *run)
   return rc;
 }
 
-static int create_and_start(svc_run *run, rig_docker *docker)
+static int create_containers(svc_run *run, rig_docker *docker)
 {
   up_ctx *ctx = run->ctx;
   const rig_compose_service *svc = run->service;
@@ -377,6 +377,14 @@ static int create_and_start(svc_run *run, rig_docker *docker)
     pthread_mutex_unlock(&ctx->lock);
   }
   run->created = 1;
+  return RIG_OK;
+}
+
+static int start_containers(svc_run *run, rig_docker *docker)
+{
+  up_ctx *ctx = run->ctx;
+  const rig_compose_service *svc = run->service;
+  int rc = RIG_OK;
   rig__stack_progress(ctx->stack, svc->name, run->names[0], RIG_STACK_PHASE_STARTING, -1, NULL);
   for (int r = 0; r < run->replicas; r++) {
     if ((rc = rig_docker_container_start(docker, run->ids[r])) != RIG_OK) {
@@ -533,11 +541,21 @@ static void *service_main(void *arg)
 {
   svc_run *run = arg;
   rig_docker *docker = NULL;
-  int rc = wait_for_dependencies(run);
-  if (rc == RIG_OK && (rc = rig__stack_docker_clone(&docker, run->ctx->stack)) != RIG_OK)
+  /* Creating does not run anything, so it need not wait for the dependencies: only the
+   * start does. A container that joins another's network namespace needs it to exist. */
+  int early = !run->service->network_mode ||
+              strncmp(run->service->network_mode, "service:", 8) != 0;
+  int rc = rig__stack_docker_clone(&docker, run->ctx->stack);
+  if (rc != RIG_OK)
     fail(run, rc, NULL);
+  if (rc == RIG_OK && early)
+    rc = create_containers(run, docker);
   if (rc == RIG_OK)
-    rc = create_and_start(run, docker);
+    rc = wait_for_dependencies(run);
+  if (rc == RIG_OK && !early)
+    rc = create_containers(run, docker);
+  if (rc == RIG_OK)
+    rc = start_containers(run, docker);
   if (rc == RIG_OK)
     rc = wait_for_self(run, docker);
   if (rc == RIG_OK) {
