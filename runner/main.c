@@ -14,6 +14,7 @@ static const runner_command *const commands[] = {
     &runner_cmd_status,
     &runner_cmd_logs,
     &runner_cmd_port,
+    &runner_cmd_traffic,
     &runner_cmd_config,
     NULL,
 };

@@ -31,6 +31,7 @@ extern const runner_command runner_cmd_down;
 extern const runner_command runner_cmd_status;
 extern const runner_command runner_cmd_logs;
 extern const runner_command runner_cmd_port;
+extern const runner_command runner_cmd_traffic;
 extern const runner_command runner_cmd_config;
 
 /* The console logger the commands write progress through (stderr). */

@@ -12,6 +12,8 @@
 #include "stackrig/http.h"
 #include "stackrig/otlp.h"
 #include "stackrig/jaeger.h"
+#include "stackrig/traffic.h"
+#include "stackrig/jwt.h"
 #include "stackrig/compose.h"
 #include "stackrig/docker.h"
 #include "stackrig/stack.h"
