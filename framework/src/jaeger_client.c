@@ -136,6 +136,14 @@ static int http_error(rig_jaeger *client, const char *path, const rig_http_respo
   return RIG_EHTTP;
 }
 
+static int json_is_object(const rig_http_response *resp)
+{
+  json_object *root = parse_body(resp);
+  int object = root && json_object_is_type(root, json_type_object);
+  json_object_put(root);
+  return object;
+}
+
 /* A JSON object answer with the given member; a UI page or a proxy's text is not one. */
 static int json_has(const rig_http_response *resp, const char *key)
 {
@@ -184,7 +192,9 @@ int rig_jaeger_api_in_use(rig_jaeger_api *out, rig_jaeger *client)
   if (rc != RIG_OK)
     return rc;
   long v3_status = resp.status;
-  int v3 = resp.status == 200 && json_has(&resp, "services");
+  /* An empty answer is "{}": any JSON object will do; a UI page or "404 page not found"
+   * says this server has no v3. */
+  int v3 = resp.status == 200 && json_is_object(&resp);
   rig_http_response_dispose(&resp);
   if (!v3) {
     rc = get(client, "/api/services", &resp);
@@ -482,12 +492,13 @@ static int get_names(char ***out, rig_jaeger *client, const char *path, const ch
   }
   json_object *root = parse_body(&resp);
   json_object *array = NULL;
-  if (root == NULL || !json_object_is_type(root, json_type_object) ||
-      !json_object_object_get_ex(root, member, &array)) {
+  if (root == NULL || !json_object_is_type(root, json_type_object)) {
     rc = rig_error_set(RIG_EPARSE, "jaeger %s%s: expected a JSON object with \"%s\"",
                        client->base_url, path, member);
   } else {
-    *out = names_from(array); /* null (v1 with no services) reads as none */
+    /* v3 leaves an empty list out ({}), v1 writes null: both read as none. */
+    json_object_object_get_ex(root, member, &array);
+    *out = names_from(array);
   }
   json_object_put(root);
   rig_http_response_dispose(&resp);

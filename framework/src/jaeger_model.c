@@ -207,9 +207,10 @@ static rig_trace *trace_build(rig__jaeger_arena *arena, rig_span *spans, size_t 
   qsort(by_id, count, sizeof *by_id, compare_id);
 
   size_t *child_counts = rig__calloc(count ? count : 1, sizeof *child_counts);
+  for (size_t i = 0; i < count; i++)
+    own[i].index = i; /* before linking: a parent may come later in start order */
   for (size_t i = 0; i < count; i++) {
     rig_span *span = &own[i];
-    span->index = i;
     rig_trace_id_to_hex(span->trace_id_hex, span->trace_id);
     rig_span_id_to_hex(span->span_id_hex, span->span_id);
     if (is_zero(span->parent_span_id, 8))
@@ -316,10 +317,15 @@ int rig_trace_parse(rig_trace **out, const char *json, size_t len)
 {
   if (out == NULL || json == NULL)
     return rig_error_set(RIG_EINVAL, "rig_trace_parse: no JSON or out");
-  rig_trace_list *list;
-  int rc = rig_trace_list_parse(&list, json, len);
-  if (rc != RIG_OK)
+  rig__span_pile pile;
+  rig__span_pile_init(&pile);
+  /* Unlike a search, a trace answer that says "not found" keeps the server's words. */
+  int rc = rig__jaeger_parse_into(&pile, json, len);
+  if (rc != RIG_OK) {
+    rig__span_pile_dispose(&pile);
     return rc;
+  }
+  rig_trace_list *list = rig__trace_list_from_pile(&pile);
   if (list->count == 0) {
     rig_trace_list_free(list);
     return rig_error_set(RIG_ENOTFOUND, "the answer holds no spans");

@@ -436,6 +436,55 @@ static int read_otlp(reader *r, json_object *traces_data)
 
 /* ---- Jaeger v1 ---- */
 
+/*
+ * The v1 API flattens an array attribute into its JSON text ("[\"a\",\"b\"]"). A string
+ * tag that is a JSON array of scalars becomes an array again, so that `contains` and the
+ * model agree across API flavours.
+ */
+static int array_from_text(reader *r, const char *text, rig_value *out)
+{
+  if (text[0] != '[')
+    return 0;
+  json_object *array = json_tokener_parse(text);
+  if (array == NULL || !json_object_is_type(array, json_type_array)) {
+    json_object_put(array);
+    return 0;
+  }
+  size_t n = json_object_array_length(array);
+  rig_value *items = rig__jaeger_arena_alloc(r->arena, (n ? n : 1) * sizeof *items);
+  int scalars = 1;
+  for (size_t i = 0; i < n && scalars; i++) {
+    json_object *item = json_object_array_get_idx(array, i);
+    switch (json_object_get_type(item)) {
+    case json_type_string:
+      items[i].type = RIG_VALUE_STRING;
+      items[i].string = rig__jaeger_arena_strdup(r->arena, json_object_get_string(item));
+      break;
+    case json_type_int:
+      items[i].type = RIG_VALUE_INT;
+      items[i].integer = json_object_get_int64(item);
+      break;
+    case json_type_double:
+      items[i].type = RIG_VALUE_DOUBLE;
+      items[i].number = json_object_get_double(item);
+      break;
+    case json_type_boolean:
+      items[i].type = RIG_VALUE_BOOL;
+      items[i].boolean = json_object_get_boolean(item) ? 1 : 0;
+      break;
+    default:
+      scalars = 0;
+    }
+  }
+  json_object_put(array);
+  if (!scalars)
+    return 0;
+  out->type = RIG_VALUE_ARRAY;
+  out->items = items;
+  out->count = n;
+  return 1;
+}
+
 /* A v1 tag {"key", "type", "value"} as a typed value. */
 static int read_v1_tag(reader *r, json_object *tag, rig_attribute *out)
 {
@@ -467,10 +516,12 @@ static int read_v1_tag(reader *r, json_object *tag, rig_attribute *out)
       out->value.string = rig__jaeger_arena_strdup(r->arena, json_object_get_string(value));
     }
   } else {
-    out->value.type = RIG_VALUE_STRING;
-    out->value.string = rig__jaeger_arena_strdup(
-        r->arena, value && !json_object_is_type(value, json_type_null) ? json_object_get_string(value)
-                                                                        : "");
+    const char *text =
+        value && !json_object_is_type(value, json_type_null) ? json_object_get_string(value) : "";
+    if (!array_from_text(r, text, &out->value)) {
+      out->value.type = RIG_VALUE_STRING;
+      out->value.string = rig__jaeger_arena_strdup(r->arena, text);
+    }
   }
   return RIG_OK;
 }
