@@ -214,8 +214,9 @@ int rig__stack_list_containers(rig_docker_containers **out, rig_docker *docker,
   if (rc != RIG_OK)
     return rc;
   /* The items are const for callers; sorting them in place is the list's own business. */
-  qsort((void *)containers->items, containers->count, sizeof *containers->items,
-        compare_summaries);
+  if (containers->count > 1)
+    qsort((void *)containers->items, containers->count, sizeof *containers->items,
+          compare_summaries);
   *out = containers;
   return RIG_OK;
 }
