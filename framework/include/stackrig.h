@@ -18,5 +18,6 @@
 #include "stackrig/docker.h"
 #include "stackrig/stack.h"
 #include "stackrig/prom.h"
+#include "stackrig/attach.h"
 
 #endif

@@ -288,15 +288,15 @@ int rig_prom_selector_total(char **out, const char *name, const char *matchers)
   return RIG_OK;
 }
 
-int rig_prom_metric_resolve(char **out, rig_prom *prom, const char *name)
+int rig_prom_metric_resolve(char **out, rig_prom *prom, const char *name, const char *matchers)
 {
   if (!out || !prom || !is_metric_name(name))
     return rig_error_set(RIG_EINVAL, "prometheus: '%s' is not a metric name", name ? name : "");
   char *selector = NULL;
-  rig_prom_selector_total(&selector, name, NULL);
-  const char *matchers[] = {selector, NULL};
+  rig_prom_selector_total(&selector, name, matchers);
+  const char *selectors[] = {selector, NULL};
   rig_prom_label_sets *sets = NULL;
-  int rc = rig_prom_series_match(&sets, prom, matchers, 0, 0);
+  int rc = rig_prom_series_match(&sets, prom, selectors, 0, 0);
   free(selector);
   if (rc != RIG_OK)
     return rc;
@@ -319,7 +319,9 @@ int rig_prom_metric_resolve(char **out, rig_prom *prom, const char *name)
     free(with_total);
     return RIG_OK;
   }
-  rc = rig_error_set(RIG_ENOTFOUND, "prometheus: no series named %s or %s", base, with_total);
+  rc = rig_error_set(RIG_ENOTFOUND, "prometheus: no series named %s or %s%s%s%s", base, with_total,
+                     matchers && *matchers ? " with {" : "", matchers && *matchers ? matchers : "",
+                     matchers && *matchers ? "}" : "");
   free(base);
   free(with_total);
   return rc;

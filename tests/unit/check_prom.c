@@ -886,6 +886,7 @@ typedef struct script {
   const char *targets;      /* body of /api/v1/targets */
   const char *config;       /* body of /api/v1/status/config */
   const char *series;       /* body of /api/v1/series */
+  char *last_match;         /* the match[] of the last /api/v1/series */
   int64_t clock_ms;         /* what time() answers; advances 1 s per call */
   int stale_scrapes;        /* timestamp(up) answers this many stale times before a fresh one */
   int timestamp_queries;
@@ -931,8 +932,11 @@ static char *serve_script(void *userdata, const prom_fake_request *req, int *sta
   }
   if (strcmp(req->path, "/api/v1/status/config") == 0)
     return prom_fake_fixture(s->config);
-  if (strcmp(req->path, "/api/v1/series") == 0)
+  if (strcmp(req->path, "/api/v1/series") == 0) {
+    free(s->last_match);
+    s->last_match = prom_fake_form_get(req->form, "match[]");
     return rig__strdup(s->series);
+  }
   char *query = prom_fake_form_get(req->form, "query");
   char *body = NULL;
   if (strcmp(req->path, "/api/v1/query") == 0 && strcmp(query, "time()") == 0) {
@@ -1142,20 +1146,25 @@ START_TEST(metric_resolve_tries_both_names)
   rig_prom *prom = client_for(fake);
   char *name = NULL;
   s.series = "{\"status\":\"success\",\"data\":[{\"__name__\":\"otelcol_receiver_accepted_spans\",\"job\":\"c\"}]}";
-  ck_assert_int_eq(rig_prom_metric_resolve(&name, prom, "otelcol_receiver_accepted_spans_total"), RIG_OK);
+  ck_assert_int_eq(rig_prom_metric_resolve(&name, prom, "otelcol_receiver_accepted_spans_total", "job=\"c\""), RIG_OK);
+  ck_assert_str_eq(s.last_match, "{__name__=~\"otelcol_receiver_accepted_spans(_total)?\",job=\"c\"}");
   ck_assert_str_eq(name, "otelcol_receiver_accepted_spans");
   free(name);
   s.series = "{\"status\":\"success\",\"data\":[{\"__name__\":\"otelcol_receiver_accepted_spans\"},{\"__name__\":\"otelcol_receiver_accepted_spans_total\"}]}";
-  ck_assert_int_eq(rig_prom_metric_resolve(&name, prom, "otelcol_receiver_accepted_spans"), RIG_OK);
+  ck_assert_int_eq(rig_prom_metric_resolve(&name, prom, "otelcol_receiver_accepted_spans", NULL), RIG_OK);
   ck_assert_str_eq(name, "otelcol_receiver_accepted_spans_total");
   free(name);
   s.series = "{\"status\":\"success\",\"data\":[]}";
   name = (char *)0x1;
-  ck_assert_int_eq(rig_prom_metric_resolve(&name, prom, "otelcol_x"), RIG_ENOTFOUND);
+  ck_assert_int_eq(rig_prom_metric_resolve(&name, prom, "otelcol_x", NULL), RIG_ENOTFOUND);
   ck_assert_ptr_eq(name, (char *)0x1);
   ck_assert_str_eq(rig_error_last()->text, "prometheus: no series named otelcol_x or otelcol_x_total");
+  ck_assert_int_eq(rig_prom_metric_resolve(&name, prom, "otelcol_x", "job=\"j\""), RIG_ENOTFOUND);
+  ck_assert_str_eq(rig_error_last()->text,
+                   "prometheus: no series named otelcol_x or otelcol_x_total with {job=\"j\"}");
   rig_prom_free(prom);
   prom_fake_stop(fake);
+  free(s.last_match);
 }
 END_TEST
 

@@ -324,10 +324,14 @@ RIG_EXTERN int rig_prom_selector_total(char **out, const char *name, const char 
 
 /**
  * Asks the server which of name and name_total (or name without _total) has series.
+ * Scope it: on the default stack the collector writes otelcol_receiver_accepted_spans and
+ * Jaeger v2 writes otelcol_receiver_accepted_spans_total.
+ * @param matchers label matchers that scope the lookup, e.g. "job=\"otel-collector\"", or NULL
  * @param[out] out the name that exists (the `_total` one when both do); free() it
  * @return RIG_OK, RIG_ENOTFOUND naming both spellings
  */
-RIG_EXTERN int rig_prom_metric_resolve(char **out, rig_prom *prom, const char *name);
+RIG_EXTERN int rig_prom_metric_resolve(char **out, rig_prom *prom, const char *name,
+                                       const char *matchers);
 
 /* ---- the collector's span pipeline ------------------------------------------------------ */
 
