@@ -373,7 +373,8 @@ int rig_stack_get_status(rig_stack_status **out, rig_stack *stack)
       }
     }
   }
-  qsort(holder->items, holder->count, sizeof *holder->items, compare_status);
+  if (holder->count > 1)
+    qsort(holder->items, holder->count, sizeof *holder->items, compare_status);
   holder->status.project = keep_string(holder, stack->project_name);
   holder->status.service_count = holder->count;
   holder->status.services = holder->items;
