@@ -114,7 +114,8 @@ static json_object *host_config_json(const rig_docker_container_spec *spec)
         json_object_object_add(bindings, key, list);
       }
       json_object *binding = json_object_new_object();
-      json_object_object_add(binding, "HostIp", json_object_new_string(p->host_ip ? p->host_ip : ""));
+      json_object_object_add(binding, "HostIp",
+                             json_object_new_string(p->host_ip ? p->host_ip : ""));
       char *host_port;
       if (p->host_port && p->host_port_end > p->host_port)
         host_port = rig__sprintf("%d-%d", p->host_port, p->host_port_end);
@@ -195,7 +196,7 @@ static void merge_extra(json_object *body, json_object *extra)
     if (strcmp(key, "HostConfig") == 0 && json_object_is_type(value, json_type_object)) {
       json_object *hc = child(body, "HostConfig");
       json_object_object_foreach(value, hkey, hvalue)
-        json_object_object_add(hc, hkey, json_object_get(hvalue));
+          json_object_object_add(hc, hkey, json_object_get(hvalue));
     } else {
       json_object_object_add(body, key, json_object_get(value));
     }
@@ -295,7 +296,8 @@ int rig_docker_container_create(char **out, rig_docker *docker,
                                 const rig_docker_container_spec *spec)
 {
   if (!out || !docker || !spec)
-    return rig_error_set(RIG_EINVAL, "rig_docker_container_create: out, docker and spec are required");
+    return rig_error_set(RIG_EINVAL,
+                         "rig_docker_container_create: out, docker and spec are required");
   const char *label = spec->name ? spec->name : spec->image ? spec->image : "(unnamed)";
   char *body = NULL;
   int rc = rig__docker_create_body(&body, spec, docker->api_minor);
@@ -369,8 +371,8 @@ static int simple_post(rig_docker *docker, const char *id, const char *action, c
   int rc = rig__docker_do(docker, &call, &resp);
   /* 304: already started / already stopped, which is what the caller wanted. */
   if (rc == RIG_OK && resp.status >= 300 && resp.status != 304)
-    rc = rig__docker_error(resp.status, resp.body, resp.body_len, 0, "cannot %s container %s",
-                           what, id);
+    rc = rig__docker_error(resp.status, resp.body, resp.body_len, 0, "cannot %s container %s", what,
+                           id);
   else if (rc != RIG_OK && rc != RIG_ECONNECT)
     rig_error_wrap(RIG_OK, "cannot %s container %s", what, id);
   rig_http_response_dispose(&resp);
@@ -410,8 +412,7 @@ int rig_docker_container_restart(rig_docker *docker, const char *id, int timeout
   char query[32] = "";
   if (timeout_s >= 0)
     snprintf(query, sizeof query, "?t=%d", timeout_s);
-  return simple_post(docker, id, "restart", query, stop_http_timeout(docker, timeout_s),
-                     "restart");
+  return simple_post(docker, id, "restart", query, stop_http_timeout(docker, timeout_s), "restart");
 }
 
 int rig_docker_container_kill(rig_docker *docker, const char *id, const char *signal)
@@ -429,9 +430,9 @@ int rig_docker_container_remove(rig_docker *docker, const char *id, unsigned fla
   if (!docker || !id)
     return rig_error_set(RIG_EINVAL, "remove: docker and a container are required");
   char *eid = escaped(id);
-  char *path = rig__sprintf("/containers/%s?force=%d&v=%d", eid,
-                            (flags & RIG_DOCKER_REMOVE_FORCE) ? 1 : 0,
-                            (flags & RIG_DOCKER_REMOVE_VOLUMES) ? 1 : 0);
+  char *path =
+      rig__sprintf("/containers/%s?force=%d&v=%d", eid, (flags & RIG_DOCKER_REMOVE_FORCE) ? 1 : 0,
+                   (flags & RIG_DOCKER_REMOVE_VOLUMES) ? 1 : 0);
   char *what = rig__sprintf("cannot remove container %s", id);
   int rc = rig__docker_json(NULL, docker, "DELETE", path, NULL, 0, 0, what);
   free(what);
@@ -457,8 +458,8 @@ int rig_docker_container_wait(int64_t *out, rig_docker *docker, const char *id,
   rig_http_response resp = RIG_HTTP_RESPONSE_INIT;
   int rc = rig__docker_do(docker, &call, &resp);
   if (rc == RIG_OK && resp.status >= 300) {
-    rc = rig__docker_error(resp.status, resp.body, resp.body_len, 0,
-                           "cannot wait for container %s", id);
+    rc = rig__docker_error(resp.status, resp.body, resp.body_len, 0, "cannot wait for container %s",
+                           id);
   } else if (rc == RIG_OK) {
     json_object *json = json_tokener_parse(resp.body);
     const char *error = rig__json_str(rig__json_get(json, "Error"), "Message");
@@ -604,8 +605,8 @@ int rig_docker_container_inspect(rig_docker_container **out, rig_docker *docker,
   rig_http_response resp = RIG_HTTP_RESPONSE_INIT;
   int rc = rig__docker_do(docker, &call, &resp);
   if (rc == RIG_OK && resp.status >= 300) {
-    rc = rig__docker_error(resp.status, resp.body, resp.body_len, 0,
-                           "cannot inspect container %s", id);
+    rc = rig__docker_error(resp.status, resp.body, resp.body_len, 0, "cannot inspect container %s",
+                           id);
   } else if (rc == RIG_OK) {
     json_object *json = json_tokener_parse(resp.body);
     if (!json || !json_object_is_type(json, json_type_object))
@@ -660,19 +661,6 @@ typedef struct containers_box {
   rig__arena arena;
 } containers_box;
 
-char *rig__docker_list_path(const char *base, const rig_docker_list_options *opts, int with_all)
-{
-  rig_buf path = RIG_BUF_INIT;
-  rig__buf_puts(&path, base);
-  if (opts && with_all && opts->all)
-    rig__docker_query(&path, "all", "1");
-  char *filters = opts ? rig__docker_filters_json(opts->filters, opts->filter_count) : NULL;
-  if (filters)
-    rig__docker_query(&path, "filters", filters);
-  free(filters);
-  return rig__buf_detach(&path);
-}
-
 int rig_docker_container_list(rig_docker_containers **out, rig_docker *docker,
                               const rig_docker_list_options *opts)
 {
@@ -686,7 +674,8 @@ int rig_docker_container_list(rig_docker_containers **out, rig_docker *docker,
     return rc;
   containers_box *box = rig__calloc(1, sizeof *box);
   rig__arena *a = &box->arena;
-  size_t n = json && json_object_is_type(json, json_type_array) ? json_object_array_length(json) : 0;
+  size_t n =
+      json && json_object_is_type(json, json_type_array) ? json_object_array_length(json) : 0;
   rig_docker_container_summary *items = n ? rig__arena_alloc(a, n * sizeof *items) : NULL;
   for (size_t i = 0; i < n; i++) {
     json_object *item = json_object_array_get_idx(json, i);

@@ -134,7 +134,8 @@ int rig_docker_image_list(rig_docker_images **out, rig_docker *docker,
   if (rc != RIG_OK)
     return rc;
   images_box *box = rig__calloc(1, sizeof *box);
-  size_t n = json && json_object_is_type(json, json_type_array) ? json_object_array_length(json) : 0;
+  size_t n =
+      json && json_object_is_type(json, json_type_array) ? json_object_array_length(json) : 0;
   rig_docker_image *items = n ? rig__arena_alloc(&box->arena, n * sizeof *items) : NULL;
   for (size_t i = 0; i < n; i++)
     image_fill(&box->arena, &items[i], json_object_array_get_idx(json, i), 1);
@@ -253,8 +254,8 @@ static void watchdog_stop(watchdog *w)
 typedef struct progress_state {
   rig_docker_progress_cb on_progress;
   void *userdata;
-  char *error;        /* the first error message inside the stream */
-  char *last_status;  /* import: the last status, the new image's ID */
+  char *error;       /* the first error message inside the stream */
+  char *last_status; /* import: the last status, the new image's ID */
   int stopped;
   rig_buf head;
   rig__docker_jsonl jsonl;
@@ -326,10 +327,10 @@ static void progress_dispose(progress_state *st)
 /* Words in the engine's message that mean the registry was never reached. */
 static int registry_unreachable(const char *message)
 {
-  static const char *const signs[] = {"dial tcp", "no such host", "connection refused",
-                                      "i/o timeout", "TLS handshake timeout",
-                                      "network is unreachable", "Client.Timeout",
-                                      "server misbehaving", "no route to host"};
+  static const char *const signs[] = {
+      "dial tcp",       "no such host",          "connection refused",
+      "i/o timeout",    "TLS handshake timeout", "network is unreachable",
+      "Client.Timeout", "server misbehaving",    "no route to host"};
   for (size_t i = 0; i < sizeof signs / sizeof signs[0]; i++)
     if (message && strstr(message, signs[i]))
       return 1;
@@ -368,7 +369,8 @@ int rig_docker_image_pull(rig_docker *docker, const char *ref, const rig_docker_
     rig__docker_query(&path, "platform", opts->platform);
   free(name);
   free(tag);
-  char *auth = opts->registry_auth ? rig__sprintf("X-Registry-Auth: %s", opts->registry_auth) : NULL;
+  char *auth =
+      opts->registry_auth ? rig__sprintf("X-Registry-Auth: %s", opts->registry_auth) : NULL;
   const char *headers[2] = {auth, NULL};
 
   progress_state st;
@@ -492,7 +494,8 @@ int rig_docker_network_create(char **out, rig_docker *docker, const rig_docker_n
     return rig_error_set(RIG_EINVAL, "network create: docker and a network name are required");
   json_object *body = json_object_new_object();
   json_object_object_add(body, "Name", json_object_new_string(spec->name));
-  json_object_object_add(body, "Driver", json_object_new_string(spec->driver ? spec->driver : "bridge"));
+  json_object_object_add(body, "Driver",
+                         json_object_new_string(spec->driver ? spec->driver : "bridge"));
   /* Engines before API 1.44 allow duplicate names unless asked not to. */
   if (docker->api_minor < 44)
     json_object_object_add(body, "CheckDuplicate", json_object_new_boolean(1));
@@ -610,7 +613,8 @@ int rig_docker_network_list(rig_docker_networks **out, rig_docker *docker,
   if (rc != RIG_OK)
     return rc;
   networks_box *box = rig__calloc(1, sizeof *box);
-  size_t n = json && json_object_is_type(json, json_type_array) ? json_object_array_length(json) : 0;
+  size_t n =
+      json && json_object_is_type(json, json_type_array) ? json_object_array_length(json) : 0;
   rig_docker_network *items = n ? rig__arena_alloc(&box->arena, n * sizeof *items) : NULL;
   for (size_t i = 0; i < n; i++)
     network_fill(&box->arena, &items[i], json_object_array_get_idx(json, i));
@@ -634,7 +638,8 @@ int rig_docker_network_connect(rig_docker *docker, const char *network, const ch
                                const char *const *aliases)
 {
   if (!docker || !network || !container)
-    return rig_error_set(RIG_EINVAL, "network connect: docker, a network and a container are required");
+    return rig_error_set(RIG_EINVAL,
+                         "network connect: docker, a network and a container are required");
   json_object *body = json_object_new_object();
   json_object_object_add(body, "Container", json_object_new_string(container));
   json_object *endpoint = json_object_new_object();
@@ -656,7 +661,8 @@ int rig_docker_network_disconnect(rig_docker *docker, const char *network, const
                                   int force)
 {
   if (!docker || !network || !container)
-    return rig_error_set(RIG_EINVAL, "network disconnect: docker, a network and a container are required");
+    return rig_error_set(RIG_EINVAL,
+                         "network disconnect: docker, a network and a container are required");
   json_object *body = json_object_new_object();
   json_object_object_add(body, "Container", json_object_new_string(container));
   json_object_object_add(body, "Force", json_object_new_boolean(force != 0));
@@ -696,7 +702,8 @@ int rig_docker_volume_create(char **out, rig_docker *docker, const rig_docker_vo
   json_object *body = json_object_new_object();
   if (spec->name)
     json_object_object_add(body, "Name", json_object_new_string(spec->name));
-  json_object_object_add(body, "Driver", json_object_new_string(spec->driver ? spec->driver : "local"));
+  json_object_object_add(body, "Driver",
+                         json_object_new_string(spec->driver ? spec->driver : "local"));
   if (spec->driver_option_count)
     json_object_object_add(body, "DriverOpts",
                            rig__json_labels(spec->driver_options, spec->driver_option_count));
@@ -776,7 +783,8 @@ int rig_docker_volume_list(rig_docker_volumes **out, rig_docker *docker,
     return rc;
   volumes_box *box = rig__calloc(1, sizeof *box);
   json_object *list = rig__json_get(json, "Volumes");
-  size_t n = list && json_object_is_type(list, json_type_array) ? json_object_array_length(list) : 0;
+  size_t n =
+      list && json_object_is_type(list, json_type_array) ? json_object_array_length(list) : 0;
   rig_docker_volume *items = n ? rig__arena_alloc(&box->arena, n * sizeof *items) : NULL;
   for (size_t i = 0; i < n; i++)
     volume_fill(&box->arena, &items[i], json_object_array_get_idx(list, i));

@@ -51,8 +51,8 @@ int rig__docker_demux_feed(rig__docker_demux *demux, const char *data, size_t le
         return 0;
       }
       demux->stream = (rig_docker_stream)h[0];
-      demux->remaining = (uint32_t)h[4] << 24 | (uint32_t)h[5] << 16 | (uint32_t)h[6] << 8 |
-                         (uint32_t)h[7];
+      demux->remaining =
+          (uint32_t)h[4] << 24 | (uint32_t)h[5] << 16 | (uint32_t)h[6] << 8 | (uint32_t)h[7];
       continue; /* a zero-length frame has nothing to deliver */
     }
     size_t take = demux->remaining < len ? demux->remaining : len;
@@ -197,8 +197,8 @@ int rig__docker_jsonl_flush(rig__docker_jsonl *jsonl)
 typedef struct framed {
   rig__docker_demux demux;
   rig__docker_lines lines;
-  rig_buf head;        /* the first bytes, to explain an error status */
-  int stopped;         /* the caller's callback asked to stop */
+  rig_buf head; /* the first bytes, to explain an error status */
+  int stopped;  /* the caller's callback asked to stop */
 } framed;
 
 static int framed_on_data(void *userdata, const char *data, size_t len)
@@ -281,7 +281,8 @@ int rig_docker_container_logs(rig_docker *docker, const char *id,
     rc = rig__docker_error(resp.status, f.head.data, f.head.len, 0,
                            "cannot read the logs of container %s", id);
   } else if (rc == RIG_OK && f.demux.malformed) {
-    rc = rig_error_set(RIG_EPARSE, "logs of container %s: the stream is not framed as expected", id);
+    rc =
+        rig_error_set(RIG_EPARSE, "logs of container %s: the stream is not framed as expected", id);
   } else if (rc == RIG_OK && !f.stopped && opts->whole_lines) {
     rig__docker_lines_flush(&f.lines);
   } else if (rc != RIG_OK && rc != RIG_ECONNECT) {
@@ -341,7 +342,8 @@ int rig_docker_exec_start(rig_docker *docker, const char *exec_id, int tty,
                           const rig_docker_exec_options *opts)
 {
   if (!docker || !exec_id || !opts || !opts->on_output)
-    return rig_error_set(RIG_EINVAL, "exec start: docker, an exec ID and opts->on_output are required");
+    return rig_error_set(RIG_EINVAL,
+                         "exec start: docker, an exec ID and opts->on_output are required");
   framed f;
   memset(&f, 0, sizeof f);
   rig__docker_demux_init(&f.demux, tty, opts->on_output, opts->userdata);
@@ -437,9 +439,9 @@ int rig_docker_exec(rig_docker_exec_result **out, rig_docker *docker, const char
       if (rc != RIG_OK || !running)
         break;
       if (rig__now_ms() > deadline) {
-        rc = rig_error_set(RIG_ETIMEOUT,
-                           "'%s' in container %s closed its output but has not exited",
-                           opts->cmd[0], container);
+        rc =
+            rig_error_set(RIG_ETIMEOUT, "'%s' in container %s closed its output but has not exited",
+                          opts->cmd[0], container);
         break;
       }
       rig__sleep_ms(delay_ms);

@@ -23,11 +23,11 @@
 
 #define LABEL_KEY "dev.stackrig.test"
 
-static char *image;          /* the tiny image */
-static char *run_id;         /* value of LABEL_KEY for this run */
-static char *run_filter;     /* "dev.stackrig.test=<run_id>" */
-static char *setup_error;    /* why set-up failed, reported by every test */
-static rig_docker *docker;   /* per test (checked fixture): never shared across a fork */
+static char *image;        /* the tiny image */
+static char *run_id;       /* value of LABEL_KEY for this run */
+static char *run_filter;   /* "dev.stackrig.test=<run_id>" */
+static char *setup_error;  /* why set-up failed, reported by every test */
+static rig_docker *docker; /* per test (checked fixture): never shared across a fork */
 
 /* ------------------------------------------------------------------------------------ */
 /* Fixtures                                                                               */
@@ -101,19 +101,18 @@ static void test_teardown(void)
 /* ------------------------------------------------------------------------------------ */
 /* Helpers                                                                                */
 
-#define CHECK_OK(call)                                                                      \
-  do {                                                                                      \
-    int rc__ = (call);                                                                      \
-    ck_assert_msg(rc__ == RIG_OK, "%s: %s: %s", #call, rig_error_name(rc__),                \
-                  rc__ ? rig_error_last()->text : "");                                      \
+#define CHECK_OK(call)                                                                             \
+  do {                                                                                             \
+    int rc__ = (call);                                                                             \
+    ck_assert_msg(rc__ == RIG_OK, "%s: %s: %s", #call, rig_error_name(rc__),                       \
+                  rc__ ? rig_error_last()->text : "");                                             \
   } while (0)
 
-#define CHECK_CODE(call, code)                                                              \
-  do {                                                                                      \
-    int rc__ = (call);                                                                      \
-    ck_assert_msg(rc__ == (code), "%s: got %s, want %s (%s)", #call, rig_error_name(rc__),  \
-                  rig_error_name(code), rc__ && rig_error_last() ? rig_error_last()->text   \
-                                                                 : "");                     \
+#define CHECK_CODE(call, code)                                                                     \
+  do {                                                                                             \
+    int rc__ = (call);                                                                             \
+    ck_assert_msg(rc__ == (code), "%s: got %s, want %s (%s)", #call, rig_error_name(rc__),         \
+                  rig_error_name(code), rc__ && rig_error_last() ? rig_error_last()->text : "");   \
   } while (0)
 
 static rig_docker_label run_labels[1];
@@ -157,8 +156,8 @@ static int64_t wait_exit(const char *id)
 typedef struct output {
   rig_buf stream[4];
   int calls;
-  int stop_at;               /* callback returns 1 at this call; 0: never */
-  volatile int *cancel;      /* set at cancel_at */
+  int stop_at;          /* callback returns 1 at this call; 0: never */
+  volatile int *cancel; /* set at cancel_at */
   int cancel_at;
   int whole_lines;
 } output;
@@ -255,8 +254,9 @@ START_TEST(test_unreachable_engine)
   CHECK_CODE(rig_docker_open(&d, &opts), RIG_ECONNECT);
   ck_assert_ptr_null(d);
   const rig_error *err = rig_error_last();
-  ck_assert_str_eq(err->text,
-                   "cannot reach the Docker engine at unix:///nonexistent.sock: No such file or directory");
+  ck_assert_str_eq(
+      err->text,
+      "cannot reach the Docker engine at unix:///nonexistent.sock: No such file or directory");
   ck_assert_str_eq(rig_error_detail_get(err, "hint"),
                    "is the Docker daemon running? set DOCKER_HOST to point elsewhere");
   setenv("DOCKER_HOST", "unix:///nonexistent.sock", 1);
@@ -286,7 +286,8 @@ START_TEST(test_images)
 
   CHECK_OK(rig_docker_image_exists(&exists, docker, "stackrig-test/no-such-image:0"));
   ck_assert_int_eq(exists, 0);
-  CHECK_CODE(rig_docker_image_inspect(&img, docker, "stackrig-test/no-such-image:0"), RIG_ENOTFOUND);
+  CHECK_CODE(rig_docker_image_inspect(&img, docker, "stackrig-test/no-such-image:0"),
+             RIG_ENOTFOUND);
   ck_assert_ptr_nonnull(strstr(rig_error_last()->message, "stackrig-test/no-such-image:0"));
   ck_assert_str_eq(rig_error_detail_get(rig_error_last(), "status"), "404");
 
@@ -323,7 +324,8 @@ START_TEST(test_image_import_remove)
   ck_assert_str_eq(img->id, id);
   int labelled = 0;
   for (size_t i = 0; i < img->label_count; i++)
-    labelled |= strcmp(img->labels[i].key, LABEL_KEY) == 0 && strcmp(img->labels[i].value, run_id) == 0;
+    labelled |=
+        strcmp(img->labels[i].key, LABEL_KEY) == 0 && strcmp(img->labels[i].value, run_id) == 0;
   ck_assert(labelled);
   rig_docker_image_free(img);
   CHECK_OK(rig_docker_image_remove(docker, ref, 0));
@@ -349,7 +351,8 @@ START_TEST(test_pull_without_registry)
     int64_t start = rig__now_ms();
     int rc = rig_docker_image_pull(docker, refs[i], NULL);
     int64_t elapsed = rig__now_ms() - start;
-    ck_assert_msg(rc == RIG_EIMAGE || rc == RIG_ETIMEOUT, "pull %s: %s", refs[i], rig_error_name(rc));
+    ck_assert_msg(rc == RIG_EIMAGE || rc == RIG_ETIMEOUT, "pull %s: %s", refs[i],
+                  rig_error_name(rc));
     const rig_error *err = rig_error_last();
     ck_assert_msg(strstr(err->text, refs[i]) != NULL, "the error does not name %s: %s", refs[i],
                   err->text);
@@ -376,16 +379,19 @@ static int stop_when_healthy(void *userdata, const rig_docker_event *event)
 
 START_TEST(test_create_inspect_full_spec)
 {
-  static const char *const cmd[] = {"sh", "-c", "echo hi > /tmp/index.html; exec httpd -f -p 8080 -h /tmp", NULL};
+  static const char *const cmd[] = {
+      "sh", "-c", "echo hi > /tmp/index.html; exec httpd -f -p 8080 -h /tmp", NULL};
   static const char *const env[] = {"GREETING=hello world", "EMPTY=", NULL};
   static const char *const cap_drop[] = {"NET_RAW", NULL};
   static const char *const tmpfs[] = {"/scratch:size=1m", NULL};
   static const char *const hosts[] = {"example.internal:10.1.2.3", NULL};
-  static const char *const health[] = {"CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/index.html", NULL};
+  static const char *const health[] = {
+      "CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/index.html", NULL};
   char *case_label = rig__sprintf("full-%d", getpid());
-  rig_docker_label labels[] = {{LABEL_KEY, run_id}, {"dev.stackrig.case", case_label},
-                               {"with spaces", "a=b c"}};
-  rig_docker_port_binding ports[] = {{8080, NULL, "127.0.0.1", 0, 0}, {9999, "udp", "127.0.0.1", 0, 0}};
+  rig_docker_label labels[] = {
+      {LABEL_KEY, run_id}, {"dev.stackrig.case", case_label}, {"with spaces", "a=b c"}};
+  rig_docker_port_binding ports[] = {{8080, NULL, "127.0.0.1", 0, 0},
+                                     {9999, "udp", "127.0.0.1", 0, 0}};
   rig_docker_ulimit ulimits[] = {{"nofile", 1000, 2000}};
   rig_docker_container_spec spec = base_spec(cmd);
   spec.env = env;
@@ -428,16 +434,19 @@ START_TEST(test_create_inspect_full_spec)
   /* What the engine made of the spec. */
   json_object *json = raw_json(c);
   ck_assert(json_object_get_boolean(jpath(json, "HostConfig", "Init")));
-  ck_assert_str_eq(json_object_get_string(jpath(jpath(json, "HostConfig", "RestartPolicy"), "Name", NULL)),
-                   "on-failure");
+  ck_assert_str_eq(
+      json_object_get_string(jpath(jpath(json, "HostConfig", "RestartPolicy"), "Name", NULL)),
+      "on-failure");
   ck_assert_int_eq(json_object_get_int(jpath(json, "HostConfig", "ShmSize")), 8 * 1024 * 1024);
-  ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(jpath(json, "HostConfig", "CapDrop"), 0)),
-                   "NET_RAW");
+  ck_assert_str_eq(
+      json_object_get_string(json_object_array_get_idx(jpath(json, "HostConfig", "CapDrop"), 0)),
+      "NET_RAW");
   ck_assert_str_eq(json_object_get_string(jpath(json, "Config", "StopSignal")), "SIGINT");
   ck_assert_int_eq(json_object_get_int(jpath(json, "Config", "StopTimeout")), 3);
   ck_assert_str_eq(json_object_get_string(jpath(json, "Config", "User")), "nobody");
-  ck_assert_int_eq(json_object_get_int64(jpath(jpath(json, "Config", "Healthcheck"), "Interval", NULL)),
-                   200000000);
+  ck_assert_int_eq(
+      json_object_get_int64(jpath(jpath(json, "Config", "Healthcheck"), "Interval", NULL)),
+      200000000);
   json_object_put(json);
   rig_docker_container_free(c);
 
@@ -446,8 +455,10 @@ START_TEST(test_create_inspect_full_spec)
 
   /* Wait for health through the events: the proper event rather than a poll loop. */
   char *case_filter = rig__sprintf("dev.stackrig.case=%s", case_label);
-  rig_docker_filter filters[] = {{"label", run_filter}, {"label", case_filter},
-                                 {"type", "container"}, {"event", "health_status"}};
+  rig_docker_filter filters[] = {{"label", run_filter},
+                                 {"label", case_filter},
+                                 {"type", "container"},
+                                 {"event", "health_status"}};
   int healthy = 0;
   rig_docker_events_options eopts = RIG_DOCKER_EVENTS_OPTIONS_INIT;
   eopts.filters = filters;
@@ -496,11 +507,11 @@ START_TEST(test_create_inspect_full_spec)
   free(url);
 
   /* Inside: env, user, working dir, hostname, extra hosts, ulimits, tmpfs. */
-  static const char *const probe[] = {
-      "sh", "-c",
-      "echo \"$GREETING\"; id -u; pwd; hostname; grep -c example.internal /etc/hosts; ulimit -Sn; ulimit -Hn; "
-      "grep -c ' /scratch tmpfs' /proc/mounts",
-      NULL};
+  static const char *const probe[] = {"sh", "-c",
+                                      "echo \"$GREETING\"; id -u; pwd; hostname; grep -c "
+                                      "example.internal /etc/hosts; ulimit -Sn; ulimit -Hn; "
+                                      "grep -c ' /scratch tmpfs' /proc/mounts",
+                                      NULL};
   rig_docker_exec_result *r = run_exec(id, probe);
   ck_assert_int_eq(r->exit_code, 0);
   ck_assert_str_eq(r->stdout_data, "hello world\n65534\n/tmp\ntiny-host\n1\n1000\n2000\n1\n");
@@ -522,7 +533,6 @@ START_TEST(test_create_inspect_full_spec)
   free(id);
 }
 END_TEST
-
 
 START_TEST(test_create_errors)
 {
@@ -644,7 +654,8 @@ START_TEST(test_stop_kill_wait_remove)
   CHECK_OK(rig_docker_volume_inspect(&vol, docker, volume));
   rig_docker_volume_free(vol);
   CHECK_CODE(rig_docker_container_remove(docker, v, 0), RIG_ECONFLICT);
-  CHECK_OK(rig_docker_container_remove(docker, v, RIG_DOCKER_REMOVE_FORCE | RIG_DOCKER_REMOVE_VOLUMES));
+  CHECK_OK(
+      rig_docker_container_remove(docker, v, RIG_DOCKER_REMOVE_FORCE | RIG_DOCKER_REMOVE_VOLUMES));
   CHECK_CODE(rig_docker_container_remove(docker, v, RIG_DOCKER_REMOVE_FORCE), RIG_ENOTFOUND);
   CHECK_CODE(rig_docker_volume_inspect(&vol, docker, volume), RIG_ENOTFOUND);
   free(volume);
@@ -781,9 +792,9 @@ START_TEST(test_exec)
 
   /* A command that does not exist; a stopped container; a missing container. */
   static const char *const missing[] = {"/no/such/binary", NULL};
-  CHECK_OK(rig_docker_exec(&r, docker, id, &(rig_docker_exec_options){
-                                               .version = RIG_DOCKER_EXEC_OPTIONS_VERSION,
-                                               .cmd = missing}));
+  CHECK_OK(rig_docker_exec(
+      &r, docker, id,
+      &(rig_docker_exec_options){.version = RIG_DOCKER_EXEC_OPTIONS_VERSION, .cmd = missing}));
   ck_assert_int_eq(r->exit_code, 126 + (r->exit_code == 127));
   rig_docker_exec_result_free(r);
   CHECK_OK(rig_docker_container_kill(docker, id, NULL));
@@ -1026,7 +1037,7 @@ END_TEST
 /* Events                                                                                 */
 
 typedef struct events_seen {
-  rig_buf actions;        /* "create;start;die;" */
+  rig_buf actions; /* "create;start;die;" */
   char *die_exit_code;
   char *die_name;
   int stop_on_die;
@@ -1076,7 +1087,8 @@ START_TEST(test_events)
   char *case_label = rig__sprintf("events-%d", getpid());
   char *case_filter = rig__sprintf("dev.stackrig.case=%s", case_label);
   rig_docker_label labels[] = {{LABEL_KEY, run_id}, {"dev.stackrig.case", case_label}};
-  rig_docker_filter filters[] = {{"label", run_filter}, {"label", case_filter}, {"type", "container"}};
+  rig_docker_filter filters[] = {
+      {"label", run_filter}, {"label", case_filter}, {"type", "container"}};
   int64_t since = rig__wall_ns() - 1000000000;
 
   /* Live: a second connection streams while this one makes the container live and die. */
@@ -1185,7 +1197,8 @@ START_TEST(test_networks_with_aliases)
   CHECK_OK(rig_docker_network_list(&nets, docker, &lopts));
   int found = 0;
   for (size_t i = 0; i < nets->count; i++)
-    found += strcmp(nets->items[i].name, net_name) == 0 || strcmp(nets->items[i].name, net2_name) == 0;
+    found +=
+        strcmp(nets->items[i].name, net_name) == 0 || strcmp(nets->items[i].name, net2_name) == 0;
   ck_assert_int_eq(found, 2);
   rig_docker_networks_free(nets);
 
@@ -1328,8 +1341,10 @@ END_TEST
 START_TEST(test_list_by_label)
 {
   char *case_label = rig__sprintf("list-%d", getpid());
-  rig_docker_label a_labels[] = {{LABEL_KEY, run_id}, {"dev.stackrig.case", case_label}, {"role", "a"}};
-  rig_docker_label b_labels[] = {{LABEL_KEY, run_id}, {"dev.stackrig.case", case_label}, {"role", "b"}};
+  rig_docker_label a_labels[] = {
+      {LABEL_KEY, run_id}, {"dev.stackrig.case", case_label}, {"role", "a"}};
+  rig_docker_label b_labels[] = {
+      {LABEL_KEY, run_id}, {"dev.stackrig.case", case_label}, {"role", "b"}};
   static const char *const sleeper[] = {"sleep", "1000", NULL};
   rig_docker_container_spec a = base_spec(sleeper);
   a.labels = a_labels;

@@ -22,14 +22,16 @@
 #define RECIPE_VERSION "1"
 
 static const char *const applets[] = {
-    "sh", "ash", "sleep", "echo", "cat", "nc", "wget", "httpd", "printf", "head", "tail",
-    "seq", "dd", "kill", "ls", "mkdir", "rm", "env", "true", "false", "test", "[", "id",
-    "hostname", "ps", "grep", "sed", "awk", "tr", "wc", "date", "yes", "timeout", "nslookup",
-    "ping", "ip", "ifconfig", "netstat", "chmod", "cp", "mv", "ln", "touch", "sort", "uniq",
-    "xargs", "which", "whoami", "pwd", "du", "df", "base64", "od", "sha256sum", "md5sum",
-    "tee", "sync", "cut", "expr", "mktemp", "stat", "usleep", "uname",
-    "basename", "dirname", "find", "gzip", "tar", "vi", "less", "more", "hexdump", "xxd",
-    "nproc", "free", "top", "pidof", "killall", "watch", "udhcpc", "telnet", NULL};
+    "sh",       "ash",     "sleep",  "echo", "cat",   "nc",       "wget",     "httpd",  "printf",
+    "head",     "tail",    "seq",    "dd",   "kill",  "ls",       "mkdir",    "rm",     "env",
+    "true",     "false",   "test",   "[",    "id",    "hostname", "ps",       "grep",   "sed",
+    "awk",      "tr",      "wc",     "date", "yes",   "timeout",  "nslookup", "ping",   "ip",
+    "ifconfig", "netstat", "chmod",  "cp",   "mv",    "ln",       "touch",    "sort",   "uniq",
+    "xargs",    "which",   "whoami", "pwd",  "du",    "df",       "base64",   "od",     "sha256sum",
+    "md5sum",   "tee",     "sync",   "cut",  "expr",  "mktemp",   "stat",     "usleep", "uname",
+    "basename", "dirname", "find",   "gzip", "tar",   "vi",       "less",     "more",   "hexdump",
+    "xxd",      "nproc",   "free",   "top",  "pidof", "killall",  "watch",    "udhcpc", "telnet",
+    NULL};
 
 static const char passwd[] = "root:x:0:0:root:/root:/bin/sh\n"
                              "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n";
@@ -133,8 +135,8 @@ static uint64_t fnv1a(uint64_t hash, const void *data, size_t len)
 
 static void build_tar(rig_buf *tar, const char *busybox, size_t busybox_len)
 {
-  static const char *const dirs[] = {"bin", "dev", "etc", "proc", "root", "run", "sys",
-                                     "usr", "usr/bin", "var", "www", NULL};
+  static const char *const dirs[] = {"bin", "dev", "etc",     "proc", "root", "run",
+                                     "sys", "usr", "usr/bin", "var",  "www",  NULL};
   for (const char *const *d = dirs; *d; d++)
     rig_test_tar_dir(tar, *d, 0755);
   rig_test_tar_dir(tar, "tmp", 01777);
@@ -194,8 +196,7 @@ int rig_test_tiny_image(char **out_ref)
     if (rc == RIG_OK && !exists) {
       rig_buf tar = RIG_BUF_INIT;
       build_tar(&tar, busybox, busybox_len);
-      static const char *const changes[] = {"CMD [\"/bin/sh\"]",
-                                            "ENV PATH=/bin:/usr/bin", NULL};
+      static const char *const changes[] = {"CMD [\"/bin/sh\"]", "ENV PATH=/bin:/usr/bin", NULL};
       rc = rig_docker_image_import(NULL, docker, ref, tar.data, tar.len, changes);
       rig__buf_dispose(&tar);
     }

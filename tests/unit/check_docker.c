@@ -39,9 +39,10 @@ static const host_case host_cases[] = {
      "/var/run/docker.sock", "http://localhost", NULL},
     {"unix:///run/user/1000/docker.sock", 1, RIG_OK, "unix:///run/user/1000/docker.sock",
      "/run/user/1000/docker.sock", "http://localhost", NULL},
-    {"unix://relative.sock", 0, RIG_OK, "unix://relative.sock", "relative.sock",
-     "http://localhost", NULL},
-    {"tcp://127.0.0.1:2375", 0, RIG_OK, "tcp://127.0.0.1:2375", NULL, "http://127.0.0.1:2375", NULL},
+    {"unix://relative.sock", 0, RIG_OK, "unix://relative.sock", "relative.sock", "http://localhost",
+     NULL},
+    {"tcp://127.0.0.1:2375", 0, RIG_OK, "tcp://127.0.0.1:2375", NULL, "http://127.0.0.1:2375",
+     NULL},
     {"tcp://docker.example:12375", 0, RIG_OK, "tcp://docker.example:12375", NULL,
      "http://docker.example:12375", NULL},
     {"tcp://10.0.0.5", 0, RIG_OK, "tcp://10.0.0.5:2375", NULL, "http://10.0.0.5:2375", NULL},
@@ -173,7 +174,7 @@ END_TEST
 
 typedef struct collected {
   rig_buf streams[4];
-  rig_buf order;    /* stream kinds, consecutive repeats merged: "1213" */
+  rig_buf order; /* stream kinds, consecutive repeats merged: "1213" */
   size_t calls;
   size_t stop_after; /* stop after this many calls; 0: never */
   int lines_whole;   /* every piece must end in '\n' (except at flush) */
@@ -206,8 +207,14 @@ static void collected_dispose(collected *c)
 
 static void frame(rig_buf *out, int stream, const void *data, size_t len)
 {
-  unsigned char h[8] = {(unsigned char)stream, 0, 0, 0, (unsigned char)(len >> 24),
-                        (unsigned char)(len >> 16), (unsigned char)(len >> 8), (unsigned char)len};
+  unsigned char h[8] = {(unsigned char)stream,
+                        0,
+                        0,
+                        0,
+                        (unsigned char)(len >> 24),
+                        (unsigned char)(len >> 16),
+                        (unsigned char)(len >> 8),
+                        (unsigned char)len};
   rig__buf_append(out, h, 8);
   rig__buf_append(out, data, len);
 }
@@ -297,8 +304,8 @@ START_TEST(test_demux_large_frames)
   frame(&s, 1, "", 0);
   frame(&s, 1, out + mib, 1);
   frame(&s, 2, err, 3);
-  static const size_t chunks[] = {1, 3, 7, 8, 9, 13, 4096, 65535, 65536, 1u << 20, (1u << 20) + 8,
-                                  (1u << 20) + 9, 1u << 22};
+  static const size_t chunks[] = {
+      1, 3, 7, 8, 9, 13, 4096, 65535, 65536, 1u << 20, (1u << 20) + 8, (1u << 20) + 9, 1u << 22};
   for (size_t k = 0; k < sizeof chunks / sizeof chunks[0]; k++) {
     collected c;
     memset(&c, 0, sizeof c);
@@ -365,7 +372,10 @@ START_TEST(test_demux_raw_and_errors)
   rig__docker_demux_feed(&d, "\x01\0\0", 3);
   ck_assert_int_eq(rig__docker_demux_truncated(&d), 1);
   rig__docker_demux_init(&d, 0, collect, &c);
-  rig__docker_demux_feed(&d, "\x01\0\0\0\0\0\0\x05" "abc", 11);
+  rig__docker_demux_feed(&d,
+                         "\x01\0\0\0\0\0\0\x05"
+                         "abc",
+                         11);
   ck_assert_int_eq(rig__docker_demux_truncated(&d), 1);
   ck_assert_uint_eq(c.streams[1].len, 3);
   collected_dispose(&c);
@@ -558,11 +568,13 @@ START_TEST(test_create_body_full)
   rig_docker_port_binding ports[] = {{5432, NULL, "127.0.0.1", 0, 0},
                                      {5432, "tcp", "::1", 15432, 0},
                                      {53, "udp", NULL, 8053, 8060}};
-  rig_docker_mount mounts[] = {{RIG_DOCKER_MOUNT_VOLUME, "demo_pgdata", "/var/lib/postgresql/data", 0, 1, NULL, 0, 0},
-                               {RIG_DOCKER_MOUNT_BIND, "/srv/conf", "/etc/conf", 1, 0, "rslave", 0, 0},
-                               {RIG_DOCKER_MOUNT_TMPFS, NULL, "/scratch", 0, 0, NULL, 1048576, 01777}};
+  rig_docker_mount mounts[] = {
+      {RIG_DOCKER_MOUNT_VOLUME, "demo_pgdata", "/var/lib/postgresql/data", 0, 1, NULL, 0, 0},
+      {RIG_DOCKER_MOUNT_BIND, "/srv/conf", "/etc/conf", 1, 0, "rslave", 0, 0},
+      {RIG_DOCKER_MOUNT_TMPFS, NULL, "/scratch", 0, 0, NULL, 1048576, 01777}};
   rig_docker_ulimit ulimits[] = {{"nofile", 1024, 4096}};
-  rig_docker_endpoint endpoints[] = {{"demo_default", aliases, "172.30.0.5"}, {"demo_back", NULL, NULL}};
+  rig_docker_endpoint endpoints[] = {{"demo_default", aliases, "172.30.0.5"},
+                                     {"demo_back", NULL, NULL}};
   rig_docker_container_spec s = RIG_DOCKER_CONTAINER_SPEC_INIT;
   s.name = "demo-postgres-1";
   s.image = "postgres:17";
@@ -614,22 +626,27 @@ START_TEST(test_create_body_full)
   const char *want_41 =
       "{\"Image\":\"postgres:17\",\"Cmd\":[\"postgres\",\"-c\",\"fsync=off\"],"
       "\"Entrypoint\":[\"/entrypoint.sh\"],\"Env\":[\"POSTGRES_PASSWORD=secret\",\"A=b=c\"],"
-      "\"Labels\":{\"com.docker.compose.project\":\"demo\",\"com.docker.compose.service\":\"postgres\"},"
+      "\"Labels\":{\"com.docker.compose.project\":\"demo\",\"com.docker.compose.service\":"
+      "\"postgres\"},"
       "\"ExposedPorts\":{\"5432/tcp\":{},\"53/udp\":{},\"9187/tcp\":{},\"5000/udp\":{}},"
       "\"Hostname\":\"pg\",\"Domainname\":\"example\",\"WorkingDir\":\"/var/lib/postgresql\","
       "\"User\":\"postgres\",\"Tty\":true,\"OpenStdin\":true,\"StopSignal\":\"SIGINT\","
       "\"StopTimeout\":0,"
-      "\"Healthcheck\":{\"Test\":[\"CMD-SHELL\",\"pg_isready -U postgres\"],\"Interval\":1000000000,"
+      "\"Healthcheck\":{\"Test\":[\"CMD-SHELL\",\"pg_isready -U "
+      "postgres\"],\"Interval\":1000000000,"
       "\"Timeout\":500000000,\"Retries\":30,\"StartPeriod\":2000000000},"
       "\"HostConfig\":{"
       "\"PortBindings\":{\"5432/tcp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"\"},"
-      "{\"HostIp\":\"::1\",\"HostPort\":\"15432\"}],\"53/udp\":[{\"HostIp\":\"\",\"HostPort\":\"8053-8060\"}]},"
+      "{\"HostIp\":\"::1\",\"HostPort\":\"15432\"}],\"53/"
+      "udp\":[{\"HostIp\":\"\",\"HostPort\":\"8053-8060\"}]},"
       "\"Binds\":[\"/srv/init:/docker-entrypoint-initdb.d:ro\"],"
-      "\"Mounts\":[{\"Type\":\"volume\",\"Source\":\"demo_pgdata\",\"Target\":\"/var/lib/postgresql/data\","
+      "\"Mounts\":[{\"Type\":\"volume\",\"Source\":\"demo_pgdata\",\"Target\":\"/var/lib/"
+      "postgresql/data\","
       "\"VolumeOptions\":{\"NoCopy\":true}},"
       "{\"Type\":\"bind\",\"Source\":\"/srv/conf\",\"Target\":\"/etc/conf\",\"ReadOnly\":true,"
       "\"BindOptions\":{\"Propagation\":\"rslave\"}},"
-      "{\"Type\":\"tmpfs\",\"Target\":\"/scratch\",\"TmpfsOptions\":{\"SizeBytes\":1048576,\"Mode\":1023}}],"
+      "{\"Type\":\"tmpfs\",\"Target\":\"/"
+      "scratch\",\"TmpfsOptions\":{\"SizeBytes\":1048576,\"Mode\":1023}}],"
       "\"NetworkMode\":\"demo_default\","
       "\"RestartPolicy\":{\"Name\":\"on-failure\",\"MaximumRetryCount\":3},"
       "\"Init\":true,\"Privileged\":true,\"ReadonlyRootfs\":true,"
@@ -638,7 +655,8 @@ START_TEST(test_create_body_full)
       "\"ShmSize\":268435456,\"Memory\":536870912,\"NanoCpus\":1500000000,"
       "\"Tmpfs\":{\"/run\":\"\",\"/tmp\":\"size=64m,mode=1777\"},"
       "\"ExtraHosts\":[\"host.docker.internal:host-gateway\"],\"AutoRemove\":true},"
-      "\"NetworkingConfig\":{\"EndpointsConfig\":{\"demo_default\":{\"Aliases\":[\"postgres\",\"db\"],"
+      "\"NetworkingConfig\":{\"EndpointsConfig\":{\"demo_default\":{\"Aliases\":[\"postgres\","
+      "\"db\"],"
       "\"IPAMConfig\":{\"IPv4Address\":\"172.30.0.5\"}}}}}";
   assert_json_eq(body, want_41);
   free(body);
@@ -738,21 +756,27 @@ typedef struct error_case {
 } error_case;
 
 static const error_case error_cases[] = {
-    {404, "{\"message\":\"No such image: postgres:17\"}\n", 0, RIG_ENOTFOUND, "No such image: postgres:17"},
-    {404, "{\"message\":\"No such image: postgres:17\"}", RIG_EIMAGE, RIG_EIMAGE, "No such image: postgres:17"},
+    {404, "{\"message\":\"No such image: postgres:17\"}\n", 0, RIG_ENOTFOUND,
+     "No such image: postgres:17"},
+    {404, "{\"message\":\"No such image: postgres:17\"}", RIG_EIMAGE, RIG_EIMAGE,
+     "No such image: postgres:17"},
     {404, "{\"message\":\"No such container: abc\"}", 0, RIG_ENOTFOUND, "No such container: abc"},
-    {409, "{\"message\":\"Conflict. The container name \\\"/web\\\" is already in use by container "
-          "\\\"1234\\\". You have to remove (or rename) that container to be able to reuse that name.\"}",
+    {409,
+     "{\"message\":\"Conflict. The container name \\\"/web\\\" is already in use by container "
+     "\\\"1234\\\". You have to remove (or rename) that container to be able to reuse that "
+     "name.\"}",
      0, RIG_ECONFLICT, "Conflict. The container name \"/web\" is already in use"},
-    {409, "{\"message\":\"Container 123 is not running\"}", 0, RIG_ECONFLICT, "Container 123 is not running"},
+    {409, "{\"message\":\"Container 123 is not running\"}", 0, RIG_ECONFLICT,
+     "Container 123 is not running"},
     {500, "{\"message\":\"driver failed programming external connectivity\"}", 0, RIG_EENGINE,
      "driver failed programming external connectivity"},
     {400, "{\"message\":\"invalid reference format\"}", 0, RIG_EENGINE, "invalid reference format"},
     {403, "{\"message\":\"error while removing network: network x has active endpoints\"}", 0,
      RIG_EENGINE, "has active endpoints"},
     /* Podman's answers carry cause, message and response. */
-    {404, "{\"cause\":\"no such container\",\"message\":\"no container with name or ID \\\"x\\\" found: "
-          "no such container\",\"response\":404}",
+    {404,
+     "{\"cause\":\"no such container\",\"message\":\"no container with name or ID \\\"x\\\" found: "
+     "no such container\",\"response\":404}",
      0, RIG_ENOTFOUND, "no container with name or ID"},
     {500, "{\"cause\":\"something broke\"}", 0, RIG_EENGINE, "something broke"},
     /* Not JSON: the text, trimmed. */
@@ -768,7 +792,8 @@ START_TEST(test_error_mapping)
   ck_assert_int_eq(rc, c->code);
   const rig_error *err = rig_error_last();
   ck_assert_int_eq(err->code, c->code);
-  ck_assert_msg(strncmp(err->message, "cannot do it to thing: ", 23) == 0, "message: %s", err->message);
+  ck_assert_msg(strncmp(err->message, "cannot do it to thing: ", 23) == 0, "message: %s",
+                err->message);
   char status[16];
   snprintf(status, sizeof status, "%ld", c->status);
   ck_assert_str_eq(rig_error_detail_get(err, "status"), status);
@@ -790,7 +815,7 @@ typedef struct route {
   const char *method;
   const char *path_prefix; /* after the version prefix, e.g. "/containers/x/json" */
   int status;
-  const char *body;        /* NULL: hold the connection open without answering */
+  const char *body; /* NULL: hold the connection open without answering */
 } route;
 
 typedef struct fake_engine {
@@ -854,8 +879,8 @@ static void serve_one(fake_engine *f, int fd)
   pthread_mutex_unlock(&f->mutex);
   int status = 404;
   const char *body = "{\"message\":\"page not found\"}";
-  if (strcmp(path, "/version") == 0 || strncmp(path + (strncmp(path, "/v1.", 4) == 0 ? 6 : 0),
-                                               "/version", 8) == 0) {
+  if (strcmp(path, "/version") == 0 ||
+      strncmp(path + (strncmp(path, "/v1.", 4) == 0 ? 6 : 0), "/version", 8) == 0) {
     status = 200;
     body = f->version_body;
   } else {
@@ -870,9 +895,10 @@ static void serve_one(fake_engine *f, int fd)
       body = r->body;
     }
   }
-  char *head = rig__sprintf("HTTP/1.1 %d X\r\nContent-Type: application/json\r\nApi-Version: 1.41\r\n"
-                            "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-                            status, strlen(body));
+  char *head =
+      rig__sprintf("HTTP/1.1 %d X\r\nContent-Type: application/json\r\nApi-Version: 1.41\r\n"
+                   "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+                   status, strlen(body));
   (void)!write(fd, head, strlen(head));
   (void)!write(fd, body, strlen(body));
   free(head);
@@ -942,7 +968,8 @@ static int open_fake(rig_docker **out, fake_engine *f)
   return rig_docker_open(out, &opts);
 }
 
-#define VERSION_1_41 "{\"Version\":\"20.10.24\",\"ApiVersion\":\"1.41\",\"MinAPIVersion\":\"1.12\",\"Os\":\"linux\"}"
+#define VERSION_1_41                                                                               \
+  "{\"Version\":\"20.10.24\",\"ApiVersion\":\"1.41\",\"MinAPIVersion\":\"1.12\",\"Os\":\"linux\"}"
 
 START_TEST(test_negotiation)
 {
@@ -958,7 +985,8 @@ START_TEST(test_negotiation)
       {"{\"ApiVersion\":\"1.24\"}", RIG_OK, "1.24", 0},
       {"{\"ApiVersion\":\"1.23\"}", RIG_EUNSUPPORTED, NULL, 0},
       {"{\"Version\":\"x\"}", RIG_EENGINE, NULL, 0},
-      {"{\"Platform\":{\"Name\":\"linux/amd64/debian-12\"},\"Components\":[{\"Name\":\"Podman Engine\","
+      {"{\"Platform\":{\"Name\":\"linux/amd64/debian-12\"},\"Components\":[{\"Name\":\"Podman "
+       "Engine\","
        "\"Version\":\"4.3.1\"}],\"ApiVersion\":\"1.41\",\"Version\":\"4.3.1\"}",
        RIG_OK, "1.41", 1},
   };
@@ -1007,8 +1035,10 @@ END_TEST
 
 static const route recorded[] = {
     {"GET", "/containers/missing/json", 404, "{\"message\":\"No such container: missing\"}"},
-    {"POST", "/containers/create?name=noimage", 404, "{\"message\":\"No such image: postgres:17\"}"},
-    {"POST", "/containers/create?name=nonet", 404, "{\"message\":\"network demo_default not found\"}"},
+    {"POST", "/containers/create?name=noimage", 404,
+     "{\"message\":\"No such image: postgres:17\"}"},
+    {"POST", "/containers/create?name=nonet", 404,
+     "{\"message\":\"network demo_default not found\"}"},
     {"POST", "/containers/create?name=taken", 409,
      "{\"message\":\"Conflict. The container name \\\"/taken\\\" is already in use\"}"},
     {"POST", "/containers/create?name=bad", 400, "{\"message\":\"invalid restart policy\"}"},
@@ -1171,8 +1201,9 @@ START_TEST(test_unreachable_engine)
   ck_assert_int_eq(rig_docker_open(&docker, &opts), RIG_ECONNECT);
   ck_assert_ptr_null(docker);
   const rig_error *err = rig_error_last();
-  ck_assert_str_eq(err->message,
-                   "cannot reach the Docker engine at unix:///nonexistent.sock: No such file or directory");
+  ck_assert_str_eq(
+      err->message,
+      "cannot reach the Docker engine at unix:///nonexistent.sock: No such file or directory");
   ck_assert_ptr_null(err->cause);
   ck_assert_str_eq(rig_error_detail_get(err, "hint"),
                    "is the Docker daemon running? set DOCKER_HOST to point elsewhere");
@@ -1201,8 +1232,8 @@ START_TEST(test_unreachable_engine)
   /* TCP to a closed port. */
   setenv("DOCKER_HOST", "tcp://127.0.0.1:1", 1);
   ck_assert_int_eq(rig_docker_open(&docker, NULL), RIG_ECONNECT);
-  ck_assert_ptr_nonnull(strstr(rig_error_last()->message,
-                               "cannot reach the Docker engine at tcp://127.0.0.1:1: "));
+  ck_assert_ptr_nonnull(
+      strstr(rig_error_last()->message, "cannot reach the Docker engine at tcp://127.0.0.1:1: "));
   unsetenv("DOCKER_HOST");
   unlink(path);
   rig_test_rmtree(dir);

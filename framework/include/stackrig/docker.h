@@ -591,6 +591,10 @@ typedef struct rig_docker_logs_options {
 
 /**
  * GET /containers/{id}/logs, demultiplexed (no TTY) or raw (TTY: everything is stdout).
+ * The bytes are those the engine's log driver kept: the default json-file driver replaces
+ * bytes that are not UTF-8, and the "local" driver of Docker 20.10 drops the newline that
+ * ends a line longer than 16 KiB. stdout and stderr are copied by the engine separately,
+ * so their relative order (and what tail counts across both) is not exact.
  * @return RIG_OK when the log ended or the callback stopped it; RIG_EINTERRUPTED when
  *   cancel stopped it; RIG_ENOTFOUND
  */
