@@ -400,14 +400,17 @@ typedef struct capture {
   rig_buf out;
   rig_buf err;
   const rig_docker_exec_options *opts;
+  int stopped; /* the caller's callback asked to stop */
 } capture;
 
 static int capture_output(void *userdata, rig_docker_stream stream, const char *data, size_t len)
 {
   capture *c = userdata;
   rig__buf_append(stream == RIG_DOCKER_STDOUT ? &c->out : &c->err, data, len);
-  if (c->opts->on_output)
-    return c->opts->on_output(c->opts->userdata, stream, data, len);
+  if (c->opts->on_output && c->opts->on_output(c->opts->userdata, stream, data, len) != 0) {
+    c->stopped = 1;
+    return 1;
+  }
   return 0;
 }
 
@@ -428,7 +431,10 @@ int rig_docker_exec(rig_docker_exec_result **out, rig_docker *docker, const char
   start_opts.userdata = &c;
   rc = rig_docker_exec_start(docker, exec_id, opts->tty, &start_opts);
   int64_t exit_code = -1;
-  if (rc == RIG_OK) {
+  if (rc == RIG_OK && c.stopped) {
+    /* The caller stopped reading: the command may go on; report what is known now. */
+    rc = rig_docker_exec_inspect(&exit_code, NULL, docker, exec_id);
+  } else if (rc == RIG_OK) {
     /* The stream closes when the process's output does; the engine records the exit code
      * a moment later, and offers no way to wait for it: ask again, briefly. */
     int running = 1;

@@ -753,6 +753,20 @@ START_TEST(test_exec)
   rig_docker_exec_result_free(r);
   output_dispose(&o);
 
+  /* Stopped early by the callback: what came so far, and the command still runs. */
+  static const char *const endless[] = {"sh", "-c", "echo first; sleep 1000", NULL};
+  rig_docker_exec_options early = RIG_DOCKER_EXEC_OPTIONS_INIT;
+  memset(&o, 0, sizeof o);
+  o.stop_at = 1;
+  early.cmd = endless;
+  early.on_output = on_output;
+  early.userdata = &o;
+  CHECK_OK(rig_docker_exec(&r, docker, id, &early));
+  ck_assert_str_eq(r->stdout_data, "first\n");
+  ck_assert_int_eq(r->exit_code, -1);
+  rig_docker_exec_result_free(r);
+  output_dispose(&o);
+
   /* With a TTY there is one stream. */
   rig_docker_exec_options tty = RIG_DOCKER_EXEC_OPTIONS_INIT;
   tty.cmd = split;

@@ -631,7 +631,8 @@ typedef struct rig_docker_exec_result {
 /**
  * Runs a command in a running container (exec create, start, inspect) and captures its
  * stdout and stderr separately and its exit code. A non-zero exit code is RIG_OK: look
- * at the result.
+ * at the result. When opts->on_output stops the output early, the result holds what came
+ * so far and exit_code is -1 if the command still runs (it is not killed).
  * @param[out] out free with rig_docker_exec_result_free()
  * @return RIG_OK; RIG_ECONFLICT when the container is not running; RIG_ENOTFOUND;
  *   RIG_ETIMEOUT (the command may still run in the container)
