@@ -32,8 +32,8 @@
 
 static pid_t nginx_pid = -1;
 static char *nginx_dir;
-static int http_port, h2c_port;
-static char base_url[64], h2c_url[64];
+static int http_port, h2c_port, h2c_limited_port;
+static char base_url[64], h2c_url[64], h2c_limited_url[64];
 
 static int free_port(void)
 {
@@ -90,8 +90,13 @@ static void write_config(void)
       "    location = /s503 { return 503; }\n"
       "    location = /post { client_max_body_size 1m; return 200 \"posted\\n\"; }\n"
       "  }\n"
+      "  server {\n" /* closes each connection after 50 requests, as servers do */
+      "    listen 127.0.0.1:%4$d http2;\n"
+      "    keepalive_requests 50;\n"
+      "    location = /ok { return 200 \"ok\\n\"; }\n"
+      "  }\n"
       "}\n",
-      nginx_dir, http_port, h2c_port);
+      nginx_dir, http_port, h2c_port, h2c_limited_port);
   rig_test_write_file(conf, text);
   free(text);
   free(conf);
@@ -102,11 +107,15 @@ static void nginx_start(void)
   nginx_dir = rig_test_tempdir();
   ck_assert_ptr_nonnull(nginx_dir);
   http_port = free_port();
-  h2c_port = free_port();
-  while (h2c_port == http_port)
+  do
     h2c_port = free_port();
+  while (h2c_port == http_port);
+  do
+    h2c_limited_port = free_port();
+  while (h2c_limited_port == http_port || h2c_limited_port == h2c_port);
   snprintf(base_url, sizeof base_url, "http://127.0.0.1:%d", http_port);
   snprintf(h2c_url, sizeof h2c_url, "http://127.0.0.1:%d", h2c_port);
+  snprintf(h2c_limited_url, sizeof h2c_limited_url, "http://127.0.0.1:%d", h2c_limited_port);
   write_config();
   char *conf = path_in("nginx.conf");
   char *error_log = path_in("error.log");
@@ -120,7 +129,7 @@ static void nginx_start(void)
   free(conf);
   /* ready when both ports accept; fail at once if nginx exits */
   int64_t deadline = rig__now_ms() + 10000;
-  while (!(port_answers(http_port) && port_answers(h2c_port))) {
+  while (!(port_answers(http_port) && port_answers(h2c_port) && port_answers(h2c_limited_port))) {
     int status = 0;
     if (waitpid(nginx_pid, &status, WNOHANG) == nginx_pid) {
       nginx_pid = -1;
@@ -209,6 +218,12 @@ static log_line *read_log(size_t offset, size_t expected, size_t *out_count)
   free(text);
   free(path);
   return lines;
+}
+
+static int under_valgrind(void)
+{
+  const char *preload = getenv("LD_PRELOAD");
+  return preload && strstr(preload, "vgpreload") != NULL;
 }
 
 static rig_traffic_result *run_ok(rig_traffic_options *opts)
@@ -326,13 +341,15 @@ START_TEST(open_model_reaches_its_rate)
   rig_traffic_result *result = run_ok(&opts);
   const rig_traffic_summary *sum = rig_traffic_result_summary(result);
   ck_assert_uint_eq(sum->requests + sum->not_sent, 5000);
-  ck_assert_uint_eq(sum->not_sent, 0);
-  ck_assert_uint_eq(rig_traffic_result_status_count(result, 200), 5000);
-  ck_assert_msg(fabs(sum->rate - 1000) <= 20, "achieved %.1f/s, target 1000/s", sum->rate);
   ck_assert(sum->open_model);
+  if (!under_valgrind()) { /* where everything runs ~50 times slower */
+    ck_assert_uint_eq(sum->not_sent, 0);
+    ck_assert_msg(fabs(sum->rate - 1000) <= 20, "achieved %.1f/s, target 1000/s", sum->rate);
+  }
+  ck_assert_uint_eq(rig_traffic_result_status_count(result, 200), sum->requests);
   size_t n = 0;
-  free(read_log(offset, 5000, &n));
-  ck_assert_uint_eq(n, 5000);
+  free(read_log(offset, sum->requests, &n));
+  ck_assert_uint_eq(n, sum->requests);
   rig_traffic_result_free(result);
 }
 END_TEST
@@ -429,6 +446,33 @@ START_TEST(h2c_with_prior_knowledge)
   size_t n = 0;
   log_line *lines = read_log(offset, 300, &n);
   ck_assert_uint_eq(n, 300);
+  for (size_t i = 0; i < n; i++)
+    ck_assert_str_eq(lines[i].protocol, "HTTP/2.0");
+  free(lines);
+  rig_traffic_result_free(result);
+}
+END_TEST
+
+START_TEST(h2c_survives_the_server_closing_connections)
+{
+  /* the server ends each connection after 50 requests (GOAWAY): every request must still
+   * be answered over HTTP/2, on new connections made with prior knowledge */
+  char url[96];
+  snprintf(url, sizeof url, "%s/ok", h2c_limited_url);
+  size_t offset = log_size();
+  rig_traffic_options opts = RIG_TRAFFIC_OPTIONS_INIT;
+  opts.request.url = url;
+  opts.requests = 400;
+  opts.connections = 1; /* one stream at a time: none is in flight when a GOAWAY comes */
+  opts.http2 = 1;
+  rig_traffic_result *result = run_ok(&opts);
+  const rig_traffic_summary *sum = rig_traffic_result_summary(result);
+  ck_assert_uint_eq(sum->requests, 400);
+  ck_assert_uint_eq(rig_traffic_result_status_count(result, 200), 400);
+  ck_assert_uint_eq(sum->http2_fallbacks, 0);
+  size_t n = 0;
+  log_line *lines = read_log(offset, 400, &n);
+  ck_assert_uint_eq(n, 400);
   for (size_t i = 0; i < n; i++)
     ck_assert_str_eq(lines[i].protocol, "HTTP/2.0");
   free(lines);
@@ -546,6 +590,7 @@ static Suite *traffic_nginx_suite(void)
   tcase_add_test(tc, every_request_carries_a_unique_valid_traceparent);
   tcase_add_test(tc, requests_hang_under_a_given_parent);
   tcase_add_test(tc, h2c_with_prior_knowledge);
+  tcase_add_test(tc, h2c_survives_the_server_closing_connections);
   tcase_add_test(tc, post_with_body_file_headers_and_bearer_token);
   tcase_add_test(tc, cli_against_nginx);
   suite_add_tcase(s, tc);
