@@ -367,6 +367,7 @@ typedef struct waiter {
   int64_t deadline_ms;
   int64_t start_ms;
   int64_t backoff_ms;
+  int64_t initial_backoff_ms;
   int64_t max_backoff_ms;
   int stable_polls;
   int polls;
@@ -384,7 +385,8 @@ static int waiter_init(waiter *w, const rig_jaeger_wait_options *opts)
   w->start_ms = rig__now_ms();
   w->deadline_ms = w->start_ms + (opts->timeout_ms > 0 ? opts->timeout_ms : 10000);
   w->backoff_ms = opts->initial_backoff_ms > 0 ? opts->initial_backoff_ms : 5;
-  w->max_backoff_ms = opts->max_backoff_ms > 0 ? opts->max_backoff_ms : 200;
+  w->max_backoff_ms = opts->max_backoff_ms > 0 ? opts->max_backoff_ms : 100;
+  w->initial_backoff_ms = w->backoff_ms;
   w->stable_polls = opts->stable_polls > 0 ? opts->stable_polls : 2;
   w->polls = 0;
   w->artifacts_dir = opts->artifacts_dir ? opts->artifacts_dir : getenv("STACKRIG_ARTIFACTS_DIR");
@@ -494,6 +496,9 @@ int rig_jaeger_expect_trace(rig_trace **out, rig_jaeger *client, const char *tra
     if (rc == RIG_OK) {
       size_t n = rig_trace_span_count(trace);
       stable = n == previous_count ? stable + 1 : 1;
+      /* Something arrived: look again soon rather than after the longest pause. */
+      if (n != previous_count)
+        w.backoff_ms = w.initial_backoff_ms;
       previous_count = n;
       rig_trace_free(last);
       last = trace;
@@ -579,6 +584,8 @@ int rig_jaeger_expect_search(rig_trace **out, rig_jaeger *client, const rig_trac
         int same = candidate && strcmp(rig_trace_id_hex(candidate), rig_trace_id_hex(passing)) == 0 &&
                    rig_trace_span_count(candidate) == rig_trace_span_count(passing);
         stable = same ? stable + 1 : 1;
+        if (!same)
+          w.backoff_ms = w.initial_backoff_ms;
         rig_trace_free(candidate);
         candidate = passing;
       } else {

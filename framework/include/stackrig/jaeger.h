@@ -308,9 +308,13 @@ typedef struct rig_jaeger_wait_options {
   unsigned int version;
   int64_t timeout_ms;          /**< give up after this long; 0: 10000 */
   int64_t initial_backoff_ms;  /**< first pause between polls; 0: 5 */
-  int64_t max_backoff_ms;      /**< the pause doubles up to this; 0: 200 */
+  int64_t max_backoff_ms;      /**< the pause doubles up to this; 0: 100 */
   int stable_polls;            /**< the trace counts as complete when its span count is the
-                                    same this many polls in a row; 0: 2; 1: no waiting */
+                                    same this many polls in a row; 0: 2; 1: no waiting. The
+                                    pause starts over whenever the count changes, so this
+                                    guards against a trace caught while being written; spans
+                                    sent in several exports call for an expected span count
+                                    (rig_trace_expect_span_count) */
   const char *artifacts_dir;   /**< on failure write trace-<id>.json here; NULL: the
                                     STACKRIG_ARTIFACTS_DIR environment variable, if set */
 } rig_jaeger_wait_options;
@@ -320,8 +324,8 @@ typedef struct rig_jaeger_wait_options {
 
 /**
  * Polls a trace until it is complete and every expectation holds, or the timeout passes.
- * "Not found yet" counts as not yet. The pause between polls starts at a few milliseconds
- * and grows to max_backoff_ms.
+ * "Not found yet" (and a transient HTTP error or request timeout) counts as not yet. The
+ * pause between polls starts at a few milliseconds and doubles up to max_backoff_ms.
  * @param[out] out the last trace fetched (also on failure, when there was one); may be
  *   NULL; free with rig_trace_free()
  * @param expect the expectations, or NULL to wait for the trace alone
