@@ -468,7 +468,7 @@ static int emit_scalar(yaml_emitter_t *em, const char *text, int quote)
 static int emit_json(yaml_emitter_t *em, json_object *obj, int depth)
 {
   yaml_event_t ev;
-  if (depth > 200)
+  if (depth > 1024)
     return RIG_EINVAL;
   switch (json_object_get_type(obj)) {
   case json_type_null:

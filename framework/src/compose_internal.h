@@ -209,6 +209,17 @@ int rig__compose_extensions(rig__compose_ctx *ctx, const rig__cnode *map, const 
 int rig__compose_build_service(rig__compose_ctx *ctx, const char *name, const rig__cnode *node,
                                rig_compose_service *svc);
 
+/* A compose file's content given in memory (the fuzzer's input). */
+typedef struct rig__compose_memory {
+  const char *text;
+  size_t len;
+} rig__compose_memory;
+
+/* rig_compose_load() with the content of opts->files[i] taken from files[i]; opts must name
+   the files and the project directory. */
+int rig__compose_load_memory(rig_compose_project **out, const rig_compose_options *opts,
+                             const rig__compose_memory *files, size_t count);
+
 /* The merged tree -> project (compose_project.c); project->name and ->profiles are set. */
 int rig__compose_build_project(rig__compose_ctx *ctx, const rig__cnode *root, rig_compose_project *project);
 

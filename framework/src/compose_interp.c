@@ -11,8 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+enum { MAX_NESTING = 64 };
+
 typedef struct interp {
   const char *text;
+  int depth;
   rig__lookup_fn lookup;
   void *lookup_data;
   void (*unset)(void *data, const char *name);
@@ -98,7 +101,12 @@ static int braced(interp *in, const char *s, size_t *pos, rig_buf *out, int eval
     break;
   }
   rig_buf word = RIG_BUF_INIT;
+  if (++in->depth > MAX_NESTING) {
+    free(name);
+    return fail(in, RIG_EPARSE, rig__sprintf("interpolation nested deeper than %d levels", MAX_NESTING));
+  }
   rc = substitute(in, s, &i, &word, eval && need_word, 1);
+  in->depth--;
   if (rc == RIG_OK && s[i] != '}')
     rc = invalid(in);
   if (rc == RIG_OK) {
@@ -185,7 +193,7 @@ int rig__interpolate(char **out, int *changed, char **error_message, const char 
                      rig__lookup_fn lookup, void *lookup_data,
                      void (*unset)(void *data, const char *name), void *unset_data)
 {
-  interp in = {text, lookup, lookup_data, unset, unset_data, 0, RIG_OK, NULL};
+  interp in = {text, 0, lookup, lookup_data, unset, unset_data, 0, RIG_OK, NULL};
   if (error_message)
     *error_message = NULL;
   if (!strchr(text, '$')) {
@@ -236,12 +244,14 @@ static void on_unset(void *data, const char *name)
                     name);
 }
 
-static int copy_tree(tree_walk *walk, const rig__cnode *node, rig__cnode **out)
+static int copy_tree(tree_walk *walk, const rig__cnode *node, rig__cnode **out, int depth)
 {
   rig__compose_ctx *ctx = walk->ctx;
   if (--ctx->node_budget < 0)
     return rig__compose_error(ctx, node, RIG_EPARSE,
                               "the document is too large once its aliases are expanded");
+  if (depth > 512)
+    return rig__compose_error(ctx, node, RIG_EPARSE, "the document nests too deeply once its aliases are expanded");
   rig__cnode *copy = rig__cnode_copy(ctx->tmp, node);
   if (node->kind == RIG__CN_SCALAR) {
     if (!strchr(node->text, '$')) {
@@ -269,7 +279,7 @@ static int copy_tree(tree_walk *walk, const rig__cnode *node, rig__cnode **out)
                                             : rig__compose_path_push_index(ctx, i);
     const rig__cnode *child = node->kind == RIG__CN_MAP ? node->values[i] : node->items[i];
     rig__cnode *child_copy = NULL;
-    int rc = copy_tree(walk, child, &child_copy);
+    int rc = copy_tree(walk, child, &child_copy, depth + 1);
     rig__compose_path_pop(ctx, mark);
     if (rc != RIG_OK)
       return rc;
@@ -286,7 +296,7 @@ int rig__compose_interpolate_tree(rig__cnode **out, rig__compose_ctx *ctx, const
 {
   tree_walk walk = {ctx, NULL, {NULL, 0, 0}};
   rig__cnode *copy = NULL;
-  int rc = copy_tree(&walk, root, &copy);
+  int rc = copy_tree(&walk, root, &copy, 0);
   rig__vec_dispose(&walk.unset_names);
   if (rc == RIG_OK)
     *out = copy;

@@ -167,11 +167,21 @@ static int discover(rig__vec *files, rig__carena *arena, const char *dir)
   return RIG_ENOTFOUND;
 }
 
-static int load_file(rig__cnode **out, rig__compose_ctx *ctx, const char *abs, const char *shown)
+/* Reads and parses one file; memory, when given, stands in for the file's content. */
+static int load_file(rig__cnode **out, rig__compose_ctx *ctx, const char *abs, const char *shown,
+                     const rig__compose_memory *memory)
 {
   char *text = NULL;
   size_t len = 0;
-  int rc = rig__read_file(&text, &len, abs);
+  int rc = RIG_OK;
+  if (memory) {
+    text = rig__malloc(memory->len + 1);
+    memcpy(text, memory->text, memory->len);
+    text[memory->len] = '\0';
+    len = memory->len;
+  } else {
+    rc = rig__read_file(&text, &len, abs);
+  }
   if (rc != RIG_OK)
     return rc == RIG_ENOTFOUND ? rig_error_set(RIG_ENOTFOUND, "%s: no such compose file", shown)
                                : rig_error_set(rc, "%s: cannot read the file", shown);
@@ -247,7 +257,24 @@ static rig_env *process_environment(void)
   return env;
 }
 
+static int load(rig_compose_project **out, const rig_compose_options *opts, const rig__compose_memory *memory,
+                size_t memory_count);
+
 int rig_compose_load(rig_compose_project **out, const rig_compose_options *opts)
+{
+  return load(out, opts, NULL, 0);
+}
+
+int rig__compose_load_memory(rig_compose_project **out, const rig_compose_options *opts,
+                             const rig__compose_memory *files, size_t count)
+{
+  if (!opts || !opts->files || opts->file_count != count || !opts->project_directory)
+    return rig_error_set(RIG_EINVAL, "rig__compose_load_memory: name the files and the project directory");
+  return load(out, opts, files, count);
+}
+
+static int load(rig_compose_project **out, const rig_compose_options *opts, const rig__compose_memory *memory,
+                size_t memory_count)
 {
   rig_compose_options defaults = RIG_COMPOSE_OPTIONS_INIT;
   if (!out)
@@ -327,7 +354,7 @@ int rig_compose_load(rig_compose_project **out, const rig_compose_options *opts)
     config_files[i] = rig__carena_strdup(ctx.out, abs);
     const char *shown = display_name(ctx.out, abs, project_dir, i < given.count ? given.items[i] : abs);
     rig__cnode *root = NULL;
-    if ((rc = load_file(&root, &ctx, abs, shown)) != RIG_OK)
+    if ((rc = load_file(&root, &ctx, abs, shown, i < memory_count ? &memory[i] : NULL)) != RIG_OK)
       goto cleanup;
     if ((rc = rig__compose_merge(&merged, &ctx, merged, root)) != RIG_OK)
       goto cleanup;
