@@ -19,5 +19,7 @@
 #include "stackrig/stack.h"
 #include "stackrig/prom.h"
 #include "stackrig/attach.h"
+#include "stackrig/wait.h"
+#include "stackrig/suite.h"
 
 #endif
