@@ -46,8 +46,7 @@ static int wait_readable(prom_fake *fake, int fd)
   }
 }
 
-static int read_request(prom_fake *fake, int fd, rig_buf *req, size_t *header_end,
-                        size_t *body_len)
+static int read_request(prom_fake *fake, int fd, rig_buf *req, size_t *header_end, size_t *body_len)
 {
   for (;;) {
     char *end = req->data ? strstr(req->data, "\r\n\r\n") : NULL;
@@ -99,9 +98,9 @@ static void serve_connection(prom_fake *fake, int fd)
     /* One write per answer: a header and a body in two small writes meet Nagle's algorithm
      * and the client's delayed ACK, 40 ms per request. */
     rig_buf answer = RIG_BUF_INIT;
-    rig__buf_printf(&answer,
-                    "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
-                    status, body ? strlen(body) : 0, body ? body : "");
+    rig__buf_printf(
+        &answer, "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+        status, body ? strlen(body) : 0, body ? body : "");
     send_all(fd, answer.data, answer.len);
     rig__buf_dispose(&answer);
     free(body);

@@ -167,7 +167,8 @@ rig_otlp_exporter *rig_attach_otlp(const rig_attach *a)
 int rig_attach_service_address(char **out, const rig_attach *a, const char *service, int port)
 {
   if (!out || !service || !*service || port <= 0 || port > 65535)
-    return rig_error_set(RIG_EINVAL, "rig_attach_service_address: out, a service and a port are required");
+    return rig_error_set(RIG_EINVAL,
+                         "rig_attach_service_address: out, a service and a port are required");
   rig_buf name = RIG_BUF_INIT;
   rig__buf_puts(&name, "STACKRIG_SERVICE_");
   for (const char *p = service; *p; p++)

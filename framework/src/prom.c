@@ -65,8 +65,8 @@ int64_t rig__prom_timeout_ms(const rig_prom *prom)
 int rig__prom_call(rig_prom *prom, const char *path, const char *form, long *out_status,
                    char **out_body, size_t *out_len)
 {
-  static const char *const form_headers[] = {
-      "Content-Type: application/x-www-form-urlencoded", "Accept: application/json", NULL};
+  static const char *const form_headers[] = {"Content-Type: application/x-www-form-urlencoded",
+                                             "Accept: application/json", NULL};
   static const char *const get_headers[] = {"Accept: application/json", NULL};
   rig_http_request req = RIG_HTTP_REQUEST_INIT;
   req.path = path;
@@ -150,8 +150,8 @@ int rig_prom_query(rig_prom_result **out, rig_prom *prom, const char *expr, int6
   return run_query(out, prom, "/api/v1/query", expr, &form);
 }
 
-int rig_prom_query_range(rig_prom_result **out, rig_prom *prom, const char *expr,
-                         int64_t start_ms, int64_t end_ms, int64_t step_ms)
+int rig_prom_query_range(rig_prom_result **out, rig_prom *prom, const char *expr, int64_t start_ms,
+                         int64_t end_ms, int64_t step_ms)
 {
   if (!out || !prom || !expr)
     return rig_error_set(RIG_EINVAL, "rig_prom_query_range: out, prom and expr are required");
@@ -168,8 +168,8 @@ int rig_prom_query_range(rig_prom_result **out, rig_prom *prom, const char *expr
   return run_query(out, prom, "/api/v1/query_range", expr, &form);
 }
 
-int rig_prom_series_match(rig_prom_label_sets **out, rig_prom *prom,
-                          const char *const *matchers, int64_t start_ms, int64_t end_ms)
+int rig_prom_series_match(rig_prom_label_sets **out, rig_prom *prom, const char *const *matchers,
+                          int64_t start_ms, int64_t end_ms)
 {
   if (!out || !prom || !matchers || !matchers[0])
     return rig_error_set(RIG_EINVAL, "rig_prom_series_match: out, prom and a matcher are required");
@@ -330,7 +330,8 @@ int rig_prom_result_format(char **out, const rig_prom_result *result, size_t max
         rig__buf_printf(&buf, " = (%zu native histogram samples)", s->skipped_histograms);
         continue;
       }
-      size_t first = result->type == RIG_PROM_MATRIX && s->sample_count > 3 ? s->sample_count - 3 : 0;
+      size_t first =
+          result->type == RIG_PROM_MATRIX && s->sample_count > 3 ? s->sample_count - 3 : 0;
       if (first > 0)
         rig__buf_printf(&buf, " = ... (%zu earlier)", first);
       for (size_t j = first; j < s->sample_count; j++) {

@@ -145,11 +145,10 @@ int rig_prom_eventually(rig_prom *prom, const char *expr, rig_prom_op op, double
   }
   rig_buf expected = RIG_BUF_INIT;
   rig__prom_format_value(&expected, value);
-  int rc = rig_error_set(RIG_EASSERT,
-                         "prometheus: '%s' %s %s did not hold%s within %lld ms (%d queries); %s",
-                         expr, rig_prom_op_symbol(op), expected.data,
-                         match == RIG_PROM_MATCH_ANY ? " for any sample" : "",
-                         (long long)(rig__now_ms() - started), queries, last.data);
+  int rc = rig_error_set(
+      RIG_EASSERT, "prometheus: '%s' %s %s did not hold%s within %lld ms (%d queries); %s", expr,
+      rig_prom_op_symbol(op), expected.data, match == RIG_PROM_MATCH_ANY ? " for any sample" : "",
+      (long long)(rig__now_ms() - started), queries, last.data);
   rig_error_add_detail("query", "%s", expr);
   rig__buf_dispose(&expected);
   rig__buf_dispose(&last);
@@ -177,8 +176,8 @@ int rig_prom_targets_wait_up(rig_prom *prom, int64_t timeout_ms)
         if (t->health == RIG_PROM_HEALTH_UP)
           continue;
         rig__buf_printf(&last, "%s%s %s (%s): %s%s%s", down ? "; " : "", t->job, t->instance,
-                        t->scrape_url, rig_prom_health_name(t->health),
-                        *t->last_error ? ": " : "", t->last_error);
+                        t->scrape_url, rig_prom_health_name(t->health), *t->last_error ? ": " : "",
+                        t->last_error);
         down++;
       }
       size_t total = list->count;
@@ -234,7 +233,7 @@ int rig_prom_scrape_interval(int64_t *out_ms, rig_prom *prom, const char *job)
     *out_ms = best;
     return RIG_OK;
   }
-  /* Servers before 2.35 do not report intervals in the targets API: read the configuration. */
+  /* Servers before 2.30 do not report intervals in the targets API: read the configuration. */
   long status = 0;
   char *body = NULL;
   size_t len = 0;

@@ -16,9 +16,9 @@
 #include "util.h"
 
 struct rig_prom_mark {
-  char *job;            /* NULL: every target */
-  int64_t time_ms;      /* the newest sample time of the scrapes the mark waited for */
-  int64_t interval_ms;  /* the job's scrape interval */
+  char *job;           /* NULL: every target */
+  int64_t time_ms;     /* the newest sample time of the scrapes the mark waited for */
+  int64_t interval_ms; /* the job's scrape interval */
 };
 
 static int server_now(int64_t *out_ms, rig_prom *prom)
@@ -48,8 +48,8 @@ static char *up_timestamps_expr(const char *job)
 }
 
 /* Waits until every target of job has a sample newer than after_ms; *out_ms is the newest. */
-static int wait_scraped_after(int64_t *out_ms, rig_prom *prom, const char *job,
-                              int64_t interval_ms, int64_t after_ms, int64_t timeout_ms)
+static int wait_scraped_after(int64_t *out_ms, rig_prom *prom, const char *job, int64_t interval_ms,
+                              int64_t after_ms, int64_t timeout_ms)
 {
   char *expr = up_timestamps_expr(job);
   int64_t started = rig__now_ms();
@@ -82,7 +82,8 @@ static int wait_scraped_after(int64_t *out_ms, rig_prom *prom, const char *job,
     }
     if (rig__now_ms() >= deadline) {
       if (oldest < 0)
-        rc = rig_error_set(RIG_ENOTFOUND, "prometheus: no target %s%s%s has been scraped (%s is empty)",
+        rc = rig_error_set(RIG_ENOTFOUND,
+                           "prometheus: no target %s%s%s has been scraped (%s is empty)",
                            job ? "of job '" : "at all", job ? job : "", job ? "'" : "", expr);
       else
         rc = rig_error_set(RIG_ETIMEOUT,
@@ -165,7 +166,8 @@ static int increase_between(double *out, rig_prom *prom, const char *expr, int64
     points = 10000; /* the API refuses more than 11000 points per series */
   step_ms = span > 0 ? (span + points - 1) / points : 1;
   rig_prom_result *result = NULL;
-  int rc = rig_prom_query_range(&result, prom, expr, start_ms, start_ms + points * step_ms, step_ms);
+  int rc =
+      rig_prom_query_range(&result, prom, expr, start_ms, start_ms + points * step_ms, step_ms);
   if (rc != RIG_OK)
     return rc;
   double total = 0;
@@ -209,7 +211,8 @@ int rig_prom_delta_eventually(rig_prom *prom, const char *expr, const rig_prom_m
                               rig_prom_op op, double value, int64_t timeout_ms)
 {
   if (!prom || !expr || !since)
-    return rig_error_set(RIG_EINVAL, "rig_prom_delta_eventually: prom, expr and since are required");
+    return rig_error_set(RIG_EINVAL,
+                         "rig_prom_delta_eventually: prom, expr and since are required");
   int64_t started = rig__now_ms();
   int64_t deadline = started + (timeout_ms > 0 ? timeout_ms : 0);
   int rounds = 0;
@@ -276,12 +279,14 @@ void rig__prom_pipeline_judge(rig_prom_pipeline_report *r, rig_buf *msg)
   rig__buf_puts(msg, "pipeline: ");
   if (failed > 0) {
     r->verdict = RIG_PROM_PIPELINE_SEND_FAILED;
-    rig__buf_printf(msg, "the pipeline dropped spans: exporters failed to send %g and to enqueue %g "
+    rig__buf_printf(msg,
+                    "the pipeline dropped spans: exporters failed to send %g and to enqueue %g "
                     "(accepted %g, sent %g); the collector's log says why",
                     r->send_failed, r->enqueue_failed, r->accepted, r->sent);
   } else if (r->refused > 0 || r->failed > 0) {
     r->verdict = RIG_PROM_PIPELINE_REFUSED;
-    rig__buf_printf(msg, "the pipeline dropped spans: receivers refused %g and failed %g "
+    rig__buf_printf(msg,
+                    "the pipeline dropped spans: receivers refused %g and failed %g "
                     "(accepted %g, sent %g)",
                     r->refused, r->failed, r->accepted, r->sent);
   } else if (r->accepted == 0) {
@@ -292,17 +297,20 @@ void rig__prom_pipeline_judge(rig_prom_pipeline_report *r, rig_buf *msg)
     rig__buf_puts(msg, " and refused none; check the service's OTLP endpoint and exporter");
   } else if (r->expected >= 0 && r->accepted < r->expected) {
     r->verdict = RIG_PROM_PIPELINE_PARTLY_RECEIVED;
-    rig__buf_printf(msg, "the service sent too few: the collector accepted %g of %g expected spans "
+    rig__buf_printf(msg,
+                    "the service sent too few: the collector accepted %g of %g expected spans "
                     "and refused none (sent %g)",
                     r->accepted, r->expected, r->sent);
   } else if (r->sent < r->accepted) {
     r->verdict = RIG_PROM_PIPELINE_NOT_SENT;
-    rig__buf_printf(msg, "spans not exported: the collector accepted %g but its exporters sent %g "
+    rig__buf_printf(msg,
+                    "spans not exported: the collector accepted %g but its exporters sent %g "
                     "and reported no failure: %g are still queued or a processor dropped them",
                     r->accepted, r->sent, r->accepted - r->sent);
   } else {
     r->verdict = RIG_PROM_PIPELINE_ALL_SENT;
-    rig__buf_printf(msg, "all sent: the collector accepted %g spans and its exporters sent %g "
+    rig__buf_printf(msg,
+                    "all sent: the collector accepted %g spans and its exporters sent %g "
                     "(refused 0, send failed 0)",
                     r->accepted, r->sent);
   }
@@ -329,8 +337,8 @@ static char *counter_selector(const char *name, const char *job, const char *lab
 }
 
 static int read_pipeline(rig_prom_pipeline_report *r, rig_prom *prom, const char *job,
-                         const rig_prom_pipeline_options *opts, int64_t start_ms,
-                         int64_t end_ms, int64_t interval_ms)
+                         const rig_prom_pipeline_options *opts, int64_t start_ms, int64_t end_ms,
+                         int64_t interval_ms)
 {
   const struct {
     const char *name;

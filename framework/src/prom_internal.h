@@ -14,24 +14,23 @@
 /* Checks an answer's envelope ({status, data, errorType, error}) and gives back its root
  * (json_object_put() it) and data member; an error answer becomes a rig error naming what:
  * "prometheus: <what>: <errorType>: <error>". */
-int rig__prom_decode(json_object **out_root, json_object **out_data, long status,
-                     const char *body, size_t len, const char *what);
+int rig__prom_decode(json_object **out_root, json_object **out_data, long status, const char *body,
+                     size_t len, const char *what);
 
 /* Parses an answer of /api/v1/query or /api/v1/query_range as the server sent it (HTTP
  * status and body). what names the request in messages ("query 'up'"). */
 int rig__prom_parse_result(rig_prom_result **out, long status, const char *body, size_t len,
                            const char *expr, const char *what);
 /* Parses an answer of /api/v1/targets. */
-int rig__prom_parse_targets(rig_prom_target_list **out, long status, const char *body,
-                            size_t len);
+int rig__prom_parse_targets(rig_prom_target_list **out, long status, const char *body, size_t len);
 /* Parses an answer of /api/v1/series. */
-int rig__prom_parse_series(rig_prom_label_sets **out, long status, const char *body,
-                           size_t len, const char *what);
+int rig__prom_parse_series(rig_prom_label_sets **out, long status, const char *body, size_t len,
+                           const char *what);
 /* Parses an answer of /api/v1/status/config and finds the job's scrape interval (the global
  * one when job is NULL or has none, 1m when neither is set). RIG_ENOTFOUND for a job that is
  * not configured. */
-int rig__prom_parse_config_interval(int64_t *out_ms, long status, const char *body,
-                                    size_t len, const char *job);
+int rig__prom_parse_config_interval(int64_t *out_ms, long status, const char *body, size_t len,
+                                    const char *job);
 /* A sample value as the API writes it: "1", "0.25", "NaN", "+Inf", "-Inf". */
 int rig__prom_parse_value(double *out, const char *text);
 /* RFC 3339 ("2024-05-01T12:00:01.123456789Z", "...+02:00") to Unix ms; the zero time

@@ -87,10 +87,9 @@ static int code_of_error_type(const char *type)
     const char *type;
     int code;
   } table[] = {
-      {"bad_data", RIG_EINVAL},        {"execution", RIG_EINVAL},
-      {"timeout", RIG_ETIMEOUT},       {"canceled", RIG_EINTERRUPTED},
-      {"unavailable", RIG_ENOTREADY},  {"not_found", RIG_ENOTFOUND},
-      {"not_acceptable", RIG_EINVAL},  {"internal", RIG_EHTTP},
+      {"bad_data", RIG_EINVAL},       {"execution", RIG_EINVAL},      {"timeout", RIG_ETIMEOUT},
+      {"canceled", RIG_EINTERRUPTED}, {"unavailable", RIG_ENOTREADY}, {"not_found", RIG_ENOTFOUND},
+      {"not_acceptable", RIG_EINVAL}, {"internal", RIG_EHTTP},
   };
   for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
     if (strcmp(type, table[i].type) == 0)
@@ -126,8 +125,8 @@ static char *excerpt(const char *body, size_t len)
   return text;
 }
 
-int rig__prom_decode(json_object **out_root, json_object **out_data, long status,
-                     const char *body, size_t len, const char *what)
+int rig__prom_decode(json_object **out_root, json_object **out_data, long status, const char *body,
+                     size_t len, const char *what)
 {
   json_tokener *tok = json_tokener_new();
   json_object *root = json_tokener_parse_ex(tok, body ? body : "", (int)len);
@@ -161,8 +160,8 @@ int rig__prom_decode(json_object **out_root, json_object **out_data, long status
   json_object *data = NULL;
   if (!state || strcmp(state, "success") != 0 || !json_object_object_get_ex(root, "data", &data)) {
     json_object_put(root);
-    rig_error_set(RIG_EPARSE, "prometheus: %s: HTTP %ld: status is neither success nor error",
-                  what, status);
+    rig_error_set(RIG_EPARSE, "prometheus: %s: HTTP %ld: status is neither success nor error", what,
+                  status);
     rig_error_add_detail("status", "%ld", status);
     return RIG_EPARSE;
   }
@@ -285,8 +284,7 @@ static const char **parse_string_array(size_t *out_count, arena *mem, json_objec
 {
   json_object *array = NULL;
   *out_count = 0;
-  if (!json_object_object_get_ex(root, key, &array) ||
-      !json_object_is_type(array, json_type_array))
+  if (!json_object_object_get_ex(root, key, &array) || !json_object_is_type(array, json_type_array))
     return NULL;
   size_t n = json_object_array_length(array);
   const char **items = arena_alloc(mem, (n ? n : 1) * sizeof *items);
@@ -395,10 +393,10 @@ static int parse_target(rig_prom_target *t, arena *mem, json_object *obj)
   const char *instance = rig_prom_labels_get(&t->labels, "instance");
   t->job = job ? job : "";
   t->instance = instance ? instance : "";
-#define STRING_FIELD(field, key)                      \
-  do {                                                \
-    const char *s = json_string_field(obj, key);      \
-    t->field = arena_strdup(mem, s ? s : "");         \
+#define STRING_FIELD(field, key)                                                                   \
+  do {                                                                                             \
+    const char *s = json_string_field(obj, key);                                                   \
+    t->field = arena_strdup(mem, s ? s : "");                                                      \
   } while (0)
   STRING_FIELD(scrape_pool, "scrapePool");
   STRING_FIELD(scrape_url, "scrapeUrl");
@@ -406,14 +404,13 @@ static int parse_target(rig_prom_target *t, arena *mem, json_object *obj)
   STRING_FIELD(last_error, "lastError");
 #undef STRING_FIELD
   const char *health = json_string_field(obj, "health");
-  t->health = !health                     ? RIG_PROM_HEALTH_UNKNOWN
+  t->health = !health                       ? RIG_PROM_HEALTH_UNKNOWN
               : strcmp(health, "up") == 0   ? RIG_PROM_HEALTH_UP
               : strcmp(health, "down") == 0 ? RIG_PROM_HEALTH_DOWN
                                             : RIG_PROM_HEALTH_UNKNOWN;
   const char *last_scrape = json_string_field(obj, "lastScrape");
   if (last_scrape && rig__prom_parse_time(&t->last_scrape_ms, last_scrape) != RIG_OK)
-    return rig_error_set(RIG_EPARSE, "prometheus: targets: malformed lastScrape '%s'",
-                         last_scrape);
+    return rig_error_set(RIG_EPARSE, "prometheus: targets: malformed lastScrape '%s'", last_scrape);
   if (json_object_object_get_ex(obj, "lastScrapeDuration", &value))
     t->last_scrape_duration_s = json_object_get_double(value);
   t->scrape_interval_ms = -1;
@@ -427,8 +424,7 @@ static int parse_target(rig_prom_target *t, arena *mem, json_object *obj)
   return RIG_OK;
 }
 
-int rig__prom_parse_targets(rig_prom_target_list **out, long status, const char *body,
-                            size_t len)
+int rig__prom_parse_targets(rig_prom_target_list **out, long status, const char *body, size_t len)
 {
   json_object *root = NULL, *data = NULL, *active = NULL;
   int rc = rig__prom_decode(&root, &data, status, body, len, "targets");
@@ -479,8 +475,8 @@ const char *rig_prom_health_name(rig_prom_health health)
 
 /* ---- series ---- */
 
-int rig__prom_parse_series(rig_prom_label_sets **out, long status, const char *body,
-                           size_t len, const char *what)
+int rig__prom_parse_series(rig_prom_label_sets **out, long status, const char *body, size_t len,
+                           const char *what)
 {
   json_object *root = NULL, *data = NULL;
   int rc = rig__prom_decode(&root, &data, status, body, len, what);

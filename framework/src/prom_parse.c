@@ -121,8 +121,8 @@ int rig__prom_parse_time(int64_t *out_ms, const char *text)
     *out_ms = 0;
     return RIG_OK;
   }
-  int64_t seconds = days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 +
-                    second - offset_min * 60;
+  int64_t seconds = days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second -
+                    offset_min * 60;
   *out_ms = seconds * 1000 + ms;
   return RIG_OK;
 }
@@ -132,8 +132,12 @@ int rig_prom_duration_parse(int64_t *out_ms, const char *text)
   static const struct {
     const char *unit;
     int64_t ms;
-  } units[] = {{"ms", 1},           {"s", 1000},           {"m", 60000},
-               {"h", 3600000},      {"d", 86400000},       {"w", 604800000},
+  } units[] = {{"ms", 1},
+               {"s", 1000},
+               {"m", 60000},
+               {"h", 3600000},
+               {"d", 86400000},
+               {"w", 604800000},
                {"y", INT64_C(31536000000)}};
   if (!out_ms || !text || !*text)
     return rig_error_set(RIG_EINVAL, "invalid Prometheus duration '%s'", text ? text : "");
@@ -170,9 +174,8 @@ int rig_prom_duration_parse(int64_t *out_ms, const char *text)
   *out_ms = total;
   return RIG_OK;
 invalid:
-  return rig_error_set(RIG_EINVAL,
-                       "invalid Prometheus duration '%s' (examples: 500ms, 15s, 1m30s, 1h, 2d)",
-                       text);
+  return rig_error_set(
+      RIG_EINVAL, "invalid Prometheus duration '%s' (examples: 500ms, 15s, 1m30s, 1h, 2d)", text);
 }
 
 /* ---- /api/v1/status/config ---- */
@@ -181,8 +184,8 @@ static yaml_node_t *map_get(yaml_document_t *doc, yaml_node_t *map, const char *
 {
   if (!map || map->type != YAML_MAPPING_NODE)
     return NULL;
-  for (yaml_node_pair_t *pair = map->data.mapping.pairs.start;
-       pair < map->data.mapping.pairs.top; pair++) {
+  for (yaml_node_pair_t *pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top;
+       pair++) {
     yaml_node_t *k = yaml_document_get_node(doc, pair->key);
     if (k && k->type == YAML_SCALAR_NODE && strcmp((const char *)k->data.scalar.value, key) == 0)
       return yaml_document_get_node(doc, pair->value);
@@ -203,9 +206,9 @@ static int interval_from_yaml(int64_t *out_ms, const char *yaml_text, const char
     return rig_error_set(RIG_ENOMEM, "prometheus: status/config: cannot create a YAML parser");
   yaml_parser_set_input_string(&parser, (const unsigned char *)yaml_text, strlen(yaml_text));
   if (!yaml_parser_load(&parser, &doc)) {
-    int rc = rig_error_set(RIG_EPARSE, "prometheus: status/config: YAML line %zu: %s",
-                           parser.problem_mark.line + 1,
-                           parser.problem ? parser.problem : "malformed");
+    int rc =
+        rig_error_set(RIG_EPARSE, "prometheus: status/config: YAML line %zu: %s",
+                      parser.problem_mark.line + 1, parser.problem ? parser.problem : "malformed");
     yaml_parser_delete(&parser);
     return rc;
   }
@@ -241,8 +244,8 @@ static int interval_from_yaml(int64_t *out_ms, const char *yaml_text, const char
   return rc;
 }
 
-int rig__prom_parse_config_interval(int64_t *out_ms, long status, const char *body,
-                                    size_t len, const char *job)
+int rig__prom_parse_config_interval(int64_t *out_ms, long status, const char *body, size_t len,
+                                    const char *job)
 {
   json_object *root = NULL, *data = NULL, *yaml_text = NULL;
   int rc = rig__prom_decode(&root, &data, status, body, len, "status/config");

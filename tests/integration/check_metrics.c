@@ -100,8 +100,9 @@ START_TEST(every_target_up)
   ck_assert_int_eq(interval, 1000);
   /* The same through PromQL, with eventually. */
   rig_ck_assert_promql(prom, "up", RIG_PROM_EQ, 1, WAIT_MS);
-  rig_ck_assert_promql(prom, "count(up{job=~\"prometheus|otel-collector|otel-collector-exporter|jaeger\"})",
-                       RIG_PROM_EQ, 4, WAIT_MS);
+  rig_ck_assert_promql(
+      prom, "count(up{job=~\"prometheus|otel-collector|otel-collector-exporter|jaeger\"})",
+      RIG_PROM_EQ, 4, WAIT_MS);
 }
 END_TEST
 
@@ -132,7 +133,8 @@ START_TEST(live_answers_of_each_type)
   r = NULL;
   ck_assert_int_eq(rig_prom_query(&r, prom, "rate(x[1m)", 0), RIG_EINVAL);
   ck_assert_ptr_null(r);
-  ck_assert_msg(strncmp(rig_error_last()->text, "prometheus: query 'rate(x[1m)': bad_data: ", 42) == 0,
+  ck_assert_msg(strncmp(rig_error_last()->text, "prometheus: query 'rate(x[1m)': bad_data: ", 42) ==
+                    0,
                 "%s", rig_error_last()->text);
   rig_prom_label_sets *sets = NULL;
   const char *matchers[] = {"up{job=\"otel-collector\"}", NULL};
@@ -169,7 +171,8 @@ START_TEST(spans_counted_exactly_and_all_sent)
   ck_assert_msg(report->verdict == RIG_PROM_PIPELINE_ALL_SENT, "%s", report->message);
   ck_assert_double_eq(report->accepted, (double)spans);
   ck_assert_double_eq(report->sent, (double)spans);
-  ck_assert_double_eq(report->refused + report->failed + report->send_failed + report->enqueue_failed, 0);
+  ck_assert_double_eq(
+      report->refused + report->failed + report->send_failed + report->enqueue_failed, 0);
   ck_assert_str_eq(report->message, "pipeline: all sent: the collector accepted 3 spans and its "
                                     "exporters sent 3 (refused 0, send failed 0)");
   rig_prom_pipeline_report_free(report);
@@ -208,16 +211,20 @@ START_TEST(self_metric_names_differ_between_collector_and_jaeger)
   char trace_id[RIG_TRACE_ID_HEX_LEN + 1];
   send_spans(1, trace_id);
   char *accepted_any = NULL;
-  rig_ck_assert_ok(rig_prom_selector_total(&accepted_any, "otelcol_receiver_accepted_spans", "job=\"jaeger\""));
+  rig_ck_assert_ok(
+      rig_prom_selector_total(&accepted_any, "otelcol_receiver_accepted_spans", "job=\"jaeger\""));
   rig_ck_assert_promql(prom, accepted_any, RIG_PROM_GE, 1, WAIT_MS);
   free(accepted_any);
   char *collector = NULL, *jaeger = NULL;
-  rig_ck_assert_ok(rig_prom_metric_resolve(&collector, prom, "otelcol_receiver_accepted_spans_total",
-                                           "job=\"otel-collector\""));
-  rig_ck_assert_ok(rig_prom_metric_resolve(&jaeger, prom, "otelcol_receiver_accepted_spans", "job=\"jaeger\""));
+  rig_ck_assert_ok(rig_prom_metric_resolve(
+      &collector, prom, "otelcol_receiver_accepted_spans_total", "job=\"otel-collector\""));
+  rig_ck_assert_ok(
+      rig_prom_metric_resolve(&jaeger, prom, "otelcol_receiver_accepted_spans", "job=\"jaeger\""));
   /* Either spelling is fine: what matters is that each resolves to a name that exists. */
   char *query = NULL;
-  ck_assert_int_ge(asprintf(&query, "sum(%s{job=\"otel-collector\"}) + sum(%s{job=\"jaeger\"})", collector, jaeger), 0);
+  ck_assert_int_ge(asprintf(&query, "sum(%s{job=\"otel-collector\"}) + sum(%s{job=\"jaeger\"})",
+                            collector, jaeger),
+                   0);
   rig_ck_assert_promql(prom, query, RIG_PROM_GE, 2, WAIT_MS);
   free(query);
   free(collector);
@@ -243,15 +250,18 @@ static Suite *metrics_suite(void)
 int main(void)
 {
   rig_test_require_docker();
-  const char *needed[] = {"STACKRIG_PROMETHEUS_URL", "STACKRIG_OTLP_HTTP_ENDPOINT", "STACKRIG_JAEGER_URL"};
+  const char *needed[] = {"STACKRIG_PROMETHEUS_URL", "STACKRIG_OTLP_HTTP_ENDPOINT",
+                          "STACKRIG_JAEGER_URL"};
   for (size_t i = 0; i < sizeof needed / sizeof needed[0]; i++) {
     const char *value = getenv(needed[i]);
     if (value && *value)
       continue;
     const char *require = getenv("STACKRIG_REQUIRE_DOCKER");
-    fprintf(stderr, "check_metrics: %s is not set: run this suite against a running default stack "
-                    "(stackrig run, or export STACKRIG_PROMETHEUS_URL, STACKRIG_OTLP_HTTP_ENDPOINT and "
-                    "STACKRIG_JAEGER_URL)\n", needed[i]);
+    fprintf(stderr,
+            "check_metrics: %s is not set: run this suite against a running default stack "
+            "(stackrig run, or export STACKRIG_PROMETHEUS_URL, STACKRIG_OTLP_HTTP_ENDPOINT and "
+            "STACKRIG_JAEGER_URL)\n",
+            needed[i]);
     return require && strcmp(require, "1") == 0 ? 1 : 77;
   }
   return rig_test_main(metrics_suite());

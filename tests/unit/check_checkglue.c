@@ -33,20 +33,25 @@ static char *serve(void *userdata, const prom_fake_request *req, int *status)
   static int64_t clock_ms = 1700000000000LL;
   *status = 200;
   if (strcmp(req->path, "/api/v1/targets") == 0)
-    return rig__strdup(
-        "{\"status\":\"success\",\"data\":{\"activeTargets\":[{\"labels\":{\"job\":\"otel-collector\","
-        "\"instance\":\"c:8888\"},\"scrapeUrl\":\"http://c:8888/metrics\",\"lastError\":\"connection "
-        "refused\",\"lastScrape\":\"2024-05-01T12:00:01Z\",\"health\":\"down\",\"scrapeInterval\":\"1s\"}]}}");
+    return rig__strdup("{\"status\":\"success\",\"data\":{\"activeTargets\":[{\"labels\":{\"job\":"
+                       "\"otel-collector\","
+                       "\"instance\":\"c:8888\"},\"scrapeUrl\":\"http://c:8888/"
+                       "metrics\",\"lastError\":\"connection "
+                       "refused\",\"lastScrape\":\"2024-05-01T12:00:01Z\",\"health\":\"down\","
+                       "\"scrapeInterval\":\"1s\"}]}}");
   char *query = prom_fake_form_get(req->form, "query");
   char *body;
   if (strcmp(req->path, "/api/v1/query_range") == 0) {
-    body = rig__strdup("{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":[]}}");
+    body =
+        rig__strdup("{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":[]}}");
   } else if (query && strcmp(query, "time()") == 0) {
     clock_ms += 1000;
-    body = rig__sprintf("{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\",\"result\":[%lld,\"%lld\"]}}",
-                        (long long)(clock_ms / 1000), (long long)(clock_ms / 1000));
+    body = rig__sprintf(
+        "{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\",\"result\":[%lld,\"%lld\"]}}",
+        (long long)(clock_ms / 1000), (long long)(clock_ms / 1000));
   } else if (query && strncmp(query, "timestamp(up", 12) == 0) {
-    body = rig__sprintf("{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[{\"metric\":{},\"value\":[1,\"%lld.5\"]}]}}",
+    body = rig__sprintf("{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[{"
+                        "\"metric\":{},\"value\":[1,\"%lld.5\"]}]}}",
                         (long long)(clock_ms / 1000));
   } else {
     body = rig__strdup("{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":["
@@ -140,7 +145,8 @@ START_TEST(inner_trace_unreachable)
   rig_ck_assert_ok(rig_jaeger_new(&jaeger, url, NULL));
   free(url);
   *line_of_failure = __LINE__ + 1;
-  rig_ck_assert_trace(jaeger, "5b8efff798038103d269b633813fc60c", "span[kind=server]", "count == 1", 200);
+  rig_ck_assert_trace(jaeger, "5b8efff798038103d269b633813fc60c", "span[kind=server]", "count == 1",
+                      200);
 }
 END_TEST
 
@@ -151,7 +157,25 @@ START_TEST(inner_trace_typo)
   rig_ck_assert_ok(rig_jaeger_new(&jaeger, url, NULL));
   free(url);
   *line_of_failure = __LINE__ + 1;
-  rig_ck_assert_trace_all(jaeger, "5b8efff798038103d269b633813fc60c", 200, "span", "connected", "span[kind=", "count == 1");
+  rig_ck_assert_trace_all(jaeger, "5b8efff798038103d269b633813fc60c", 200, "span", "connected",
+                          "span[kind=", "count == 1");
+}
+END_TEST
+
+static int fail_with_a_long_message(void)
+{
+  char *text = rig__malloc(20000);
+  memset(text, 'x', 19999);
+  text[19999] = '\0';
+  int rc = rig_error_set(RIG_EASSERT, "%s", text);
+  free(text);
+  return rc;
+}
+
+START_TEST(inner_long)
+{
+  *line_of_failure = __LINE__ + 1;
+  rig_ck_assert_ok(fail_with_a_long_message());
 }
 END_TEST
 
@@ -192,8 +216,20 @@ static void assert_contains(const char *text, const char *part)
 START_TEST(ok_fails_with_the_call_and_the_error)
 {
   char *message = run_failing(inner_ok, NULL, NULL);
-  ck_assert_str_eq(message, "rig_prom_new(&p, \"localhost:9090\", NULL): prometheus: invalid base URL "
-                            "'localhost:9090': expected http:// or https:// [RIG_EINVAL]");
+  ck_assert_str_eq(message,
+                   "rig_prom_new(&p, \"localhost:9090\", NULL): prometheus: invalid base URL "
+                   "'localhost:9090': expected http:// or https:// [RIG_EINVAL]");
+  free(message);
+}
+END_TEST
+
+START_TEST(long_diagnostics_reach_check)
+{
+  /* Check would drop a message past its limit and report the failure without one. */
+  char *message = run_failing(inner_long, NULL, NULL);
+  ck_assert_uint_le(strlen(message), 4000);
+  ck_assert_msg(strncmp(message, "fail_with_a_long_message(): xxx", 31) == 0, "%.60s", message);
+  assert_contains(message, "xxx... [RIG_EASSERT]");
   free(message);
 }
 END_TEST
@@ -202,7 +238,8 @@ START_TEST(promql_fails_with_the_last_values)
 {
   char *message = run_failing(inner_promql, fake_up, fake_down);
   assert_contains(message, "prometheus: 'x' >= 3 did not hold within ");
-  assert_contains(message, "last result: {job=\"a\"} = 2 @ 1700000000.000\n{job=\"b\"} = 5 @ 1700000000.000 [RIG_EASSERT]");
+  assert_contains(message, "last result: {job=\"a\"} = 2 @ 1700000000.000\n{job=\"b\"} = 5 @ "
+                           "1700000000.000 [RIG_EASSERT]");
   free(message);
   message = run_failing(inner_promql_any, fake_up, fake_down);
   assert_contains(message, "prometheus: 'x' > 5 did not hold for any sample within ");
@@ -223,7 +260,8 @@ END_TEST
 START_TEST(delta_fails_with_the_increase)
 {
   char *message = run_failing(inner_delta, fake_up, fake_down);
-  assert_contains(message, "prometheus: the increase of 'x_total' since the mark is 0, expected == 1 (");
+  assert_contains(message,
+                  "prometheus: the increase of 'x_total' since the mark is 0, expected == 1 (");
   free(message);
 }
 END_TEST
@@ -231,9 +269,10 @@ END_TEST
 START_TEST(pipeline_fails_telling_who_dropped_it)
 {
   char *message = run_failing(inner_pipeline, fake_up, fake_down);
-  ck_assert_str_eq(message, "pipeline: the service never sent them: the collector accepted 0 spans of 3 "
-                            "expected and refused none; check the service's OTLP endpoint and "
-                            "exporter [RIG_EASSERT]");
+  ck_assert_str_eq(message,
+                   "pipeline: the service never sent them: the collector accepted 0 spans of 3 "
+                   "expected and refused none; check the service's OTLP endpoint and "
+                   "exporter [RIG_EASSERT]");
   free(message);
 }
 END_TEST
@@ -251,9 +290,10 @@ START_TEST(attach_fails_naming_the_variables)
 {
   clear_stack_env();
   char *message = run_failing(inner_attach, NULL, NULL);
-  assert_contains(message, "attach: STACKRIG_JAEGER_URL, STACKRIG_PROMETHEUS_URL are not set: this "
-                           "suite needs a running stack\n  hint: run the suite under `stackrig run -- "
-                           "COMMAND`");
+  assert_contains(message,
+                  "attach: STACKRIG_JAEGER_URL, STACKRIG_PROMETHEUS_URL are not set: this "
+                  "suite needs a running stack\n  hint: run the suite under `stackrig run -- "
+                  "COMMAND`");
   assert_contains(message, "[RIG_ENOTFOUND]");
   free(message);
 }
@@ -286,14 +326,23 @@ START_TEST(message_text)
                    "outer: inner\n  hint: do this\n  artifact: /tmp/trace.json [RIG_EASSERT]");
   /* A code that is not the last error's: the last error belongs to something else. */
   ck_assert_str_eq(rig_check_message(RIG_ECONNECT), "cannot connect [RIG_ECONNECT]");
-  /* Very long text is cut, and says so. */
+  /* Text longer than Check takes (4 KiB unless CK_MAX_MSG_SIZE says otherwise) is cut to
+   * fit, keeping the hint and the code. */
   char *long_text = rig__malloc(40000);
   memset(long_text, 'a', 39999);
   long_text[39999] = '\0';
   rig_error_set(RIG_EASSERT, "%s", long_text);
+  rig_error_add_detail("hint", "look here");
+  unsetenv("CK_MAX_MSG_SIZE");
   const char *message = rig_check_message(RIG_EASSERT);
-  ck_assert_uint_eq(strlen(message), 16383);
-  ck_assert_str_eq(message + 16380, "...");
+  ck_assert_uint_eq(strlen(message), 4000);
+  const char *end = "aaa...\n  hint: look here [RIG_EASSERT]";
+  ck_assert_str_eq(message + 4000 - strlen(end), end);
+  setenv("CK_MAX_MSG_SIZE", "10000", 1);
+  ck_assert_uint_eq(strlen(rig_check_message(RIG_EASSERT)), 10000 - 96);
+  setenv("CK_MAX_MSG_SIZE", "1000000", 1);
+  ck_assert_uint_eq(strlen(rig_check_message(RIG_EASSERT)), 16383);
+  unsetenv("CK_MAX_MSG_SIZE");
   free(long_text);
   rig_error_clear();
 }
@@ -326,8 +375,9 @@ START_TEST(attach_reads_the_environment)
   address = (char *)0x1;
   ck_assert_int_eq(rig_attach_service_address(&address, attach, "postgres", 5432), RIG_ENOTFOUND);
   ck_assert_ptr_eq(address, (char *)0x1);
-  ck_assert_str_eq(rig_error_last()->text,
-                   "attach: STACKRIG_SERVICE_POSTGRES_5432 is not set (service postgres, port 5432)");
+  ck_assert_str_eq(
+      rig_error_last()->text,
+      "attach: STACKRIG_SERVICE_POSTGRES_5432 is not set (service postgres, port 5432)");
   rig_attach_free(attach);
 
   /* What is not required may be missing: its client is then NULL. */
@@ -345,9 +395,11 @@ START_TEST(attach_reads_the_environment)
   attach = (rig_attach *)0x1;
   ck_assert_int_eq(rig_attach_env(&attach, NULL), RIG_ENOTFOUND);
   ck_assert_ptr_eq(attach, (rig_attach *)0x1);
-  ck_assert_str_eq(rig_error_last()->message,
-                   "attach: STACKRIG_PG_DSN, STACKRIG_JAEGER_URL are not set: this suite needs a running stack");
-  assert_contains(rig_error_detail_get(rig_error_last(), "hint"), "STACKRIG_JAEGER_URL=http://127.0.0.1:16686");
+  ck_assert_str_eq(
+      rig_error_last()->message,
+      "attach: STACKRIG_PG_DSN, STACKRIG_JAEGER_URL are not set: this suite needs a running stack");
+  assert_contains(rig_error_detail_get(rig_error_last(), "hint"),
+                  "STACKRIG_JAEGER_URL=http://127.0.0.1:16686");
   opts.require = RIG_ATTACH_JAEGER; /* one: singular */
   ck_assert_int_eq(rig_attach_env(&attach, &opts), RIG_ENOTFOUND);
   ck_assert_str_eq(rig_error_last()->message,
@@ -369,6 +421,7 @@ static Suite *checkglue_suite(void)
   Suite *s = suite_create("checkglue");
   TCase *tc = tcase_create("macros");
   tcase_add_test(tc, ok_fails_with_the_call_and_the_error);
+  tcase_add_test(tc, long_diagnostics_reach_check);
   tcase_add_test(tc, promql_fails_with_the_last_values);
   tcase_add_test(tc, targets_up_fails_naming_the_target);
   tcase_add_test(tc, delta_fails_with_the_increase);

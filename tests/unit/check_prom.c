@@ -19,7 +19,8 @@
 
 static void assert_prefix(const char *text, const char *prefix)
 {
-  ck_assert_msg(strncmp(text, prefix, strlen(prefix)) == 0, "\n  got  %s\n  want %s...", text, prefix);
+  ck_assert_msg(strncmp(text, prefix, strlen(prefix)) == 0, "\n  got  %s\n  want %s...", text,
+                prefix);
 }
 
 /* ---- fixtures ---- */
@@ -138,10 +139,12 @@ START_TEST(vector_selfmetric_spellings)
 {
   /* Recorded from the default stack: the collector writes its counter without _total, while
    * Jaeger v2 (built on the collector) writes the same counter with it. */
-  rig_prom_result *r = parse_fixture("vector_selfmetric", "{__name__=~\"otelcol_receiver_accepted_spans(_total)?\"}");
+  rig_prom_result *r = parse_fixture("vector_selfmetric",
+                                     "{__name__=~\"otelcol_receiver_accepted_spans(_total)?\"}");
   ck_assert_uint_eq(r->series_count, 2);
-  ck_assert_str_eq(rig_prom_labels_get(&series_with(r, "job", "otel-collector")->labels, "__name__"),
-                   "otelcol_receiver_accepted_spans");
+  ck_assert_str_eq(
+      rig_prom_labels_get(&series_with(r, "job", "otel-collector")->labels, "__name__"),
+      "otelcol_receiver_accepted_spans");
   ck_assert_str_eq(rig_prom_labels_get(&series_with(r, "job", "jaeger")->labels, "__name__"),
                    "otelcol_receiver_accepted_spans_total");
   rig_prom_result_free(r);
@@ -261,7 +264,8 @@ static const struct {
      "unexpected \")\" in subquery or range, expected \":\" or \"]\"",
      "bad_data"},
     {"error_execution", "up * on() up", RIG_EINVAL,
-     "prometheus: query 'up * on() up': execution: found duplicate series for the match group {} ...",
+     "prometheus: query 'up * on() up': execution: found duplicate series for the match group {} "
+     "...",
      "execution"},
     {"error_timeout", "max_over_time(sum({__name__=~\".+\"})[10m:1ms])", RIG_ETIMEOUT,
      "prometheus: query 'max_over_time(sum({__name__=~\".+\"})[10m:1ms])': timeout: query timed "
@@ -275,14 +279,15 @@ static const struct {
      "internal"},
     {"error_not_found", "up", RIG_ENOTFOUND,
      "prometheus: query 'up': not_found: specified metadata not found", "not_found"},
-    {"error_unknown_type", "up", RIG_EHTTP, "prometheus: query 'up': no_such_type: a future error type",
-     "no_such_type"},
+    {"error_unknown_type", "up", RIG_EHTTP,
+     "prometheus: query 'up': no_such_type: a future error type", "no_such_type"},
     {"not_json_404", "up", RIG_EHTTP, "prometheus: query 'up': HTTP 404: 404 page not found", NULL},
     {"malformed_truncated", "up", RIG_EPARSE,
      "prometheus: query 'up': the answer is not the API's JSON: {\"status\":\"success\"...", NULL},
-    {"malformed_result_type", "up", RIG_EPARSE, "prometheus: query 'up': unknown resultType 'table'",
+    {"malformed_result_type", "up", RIG_EPARSE,
+     "prometheus: query 'up': unknown resultType 'table'", NULL},
+    {"malformed_value", "up", RIG_EPARSE, "prometheus: query 'up': malformed sample value 'one'",
      NULL},
-    {"malformed_value", "up", RIG_EPARSE, "prometheus: query 'up': malformed sample value 'one'", NULL},
     {"malformed_label", "up", RIG_EPARSE,
      "prometheus: query 'up': malformed answer: a label value is not a string", NULL},
     {"malformed_time", "up", RIG_EPARSE,
@@ -393,7 +398,8 @@ START_TEST(series_recorded)
   rig_prom_label_sets_free(sets);
   body = prom_fake_fixture("error_bad_data");
   sets = NULL;
-  ck_assert_int_eq(rig__prom_parse_series(&sets, 400, body, strlen(body), "series '{'"), RIG_EINVAL);
+  ck_assert_int_eq(rig__prom_parse_series(&sets, 400, body, strlen(body), "series '{'"),
+                   RIG_EINVAL);
   ck_assert_ptr_null(sets);
   free(body);
 }
@@ -441,11 +447,25 @@ static const struct {
   int ok;
   double value; /* for ok; NAN compares with isnan */
 } value_cases[] = {
-    {"1", 1, 1},         {"0", 1, 0},          {"0.25", 1, 0.25},     {"-3", 1, -3},
-    {"1e+06", 1, 1e6},   {"1.5e-07", 1, 1.5e-7}, {"1795818718.725", 1, 1795818718.725},
-    {"NaN", 1, NAN},     {"+Inf", 1, INFINITY}, {"Inf", 1, INFINITY}, {"-Inf", 1, -INFINITY},
-    {"", 0, 0},          {"one", 0, 0},        {" 1", 0, 0},          {"1 ", 0, 0},
-    {"nan", 0, 0},       {"inf", 0, 0},        {"1e400", 0, 0},       {"0x", 0, 0},
+    {"1", 1, 1},
+    {"0", 1, 0},
+    {"0.25", 1, 0.25},
+    {"-3", 1, -3},
+    {"1e+06", 1, 1e6},
+    {"1.5e-07", 1, 1.5e-7},
+    {"1795818718.725", 1, 1795818718.725},
+    {"NaN", 1, NAN},
+    {"+Inf", 1, INFINITY},
+    {"Inf", 1, INFINITY},
+    {"-Inf", 1, -INFINITY},
+    {"", 0, 0},
+    {"one", 0, 0},
+    {" 1", 0, 0},
+    {"1 ", 0, 0},
+    {"nan", 0, 0},
+    {"inf", 0, 0},
+    {"1e400", 0, 0},
+    {"0x", 0, 0},
 };
 
 START_TEST(sample_values)
@@ -498,11 +518,23 @@ static const struct {
   int ok;
   int64_t ms;
 } duration_cases[] = {
-    {"0", 1, 0},         {"1s", 1, 1000},       {"15s", 1, 15000},    {"500ms", 1, 500},
-    {"1m30s", 1, 90000}, {"1h", 1, 3600000},    {"2d", 1, 172800000}, {"1w", 1, 604800000},
-    {"1y", 1, 31536000000LL}, {"1h1m1s1ms", 1, 3661001},
-    {"", 0, 0},          {"s", 0, 0},           {"1", 0, 0},          {"1.5s", 0, 0},
-    {"1sec", 0, 0},      {"-1s", 0, 0},         {"1x", 0, 0},
+    {"0", 1, 0},
+    {"1s", 1, 1000},
+    {"15s", 1, 15000},
+    {"500ms", 1, 500},
+    {"1m30s", 1, 90000},
+    {"1h", 1, 3600000},
+    {"2d", 1, 172800000},
+    {"1w", 1, 604800000},
+    {"1y", 1, 31536000000LL},
+    {"1h1m1s1ms", 1, 3661001},
+    {"", 0, 0},
+    {"s", 0, 0},
+    {"1", 0, 0},
+    {"1.5s", 0, 0},
+    {"1sec", 0, 0},
+    {"-1s", 0, 0},
+    {"1x", 0, 0},
 };
 
 START_TEST(prometheus_durations)
@@ -529,14 +561,24 @@ START_TEST(comparisons)
     double expected;
     int holds;
   } cases[] = {
-      {1, RIG_PROM_EQ, 1, 1},  {1, RIG_PROM_EQ, 2, 0},   {1, RIG_PROM_NE, 2, 1},
-      {1, RIG_PROM_LT, 2, 1},  {2, RIG_PROM_LT, 2, 0},   {2, RIG_PROM_LE, 2, 1},
-      {3, RIG_PROM_GT, 2, 1},  {2, RIG_PROM_GT, 2, 0},   {2, RIG_PROM_GE, 2, 1},
-      {NAN, RIG_PROM_EQ, NAN, 0}, {NAN, RIG_PROM_GE, 0, 0}, {NAN, RIG_PROM_NE, 1, 1},
-      {INFINITY, RIG_PROM_GT, 1e308, 1}, {-INFINITY, RIG_PROM_LT, -1e308, 1},
+      {1, RIG_PROM_EQ, 1, 1},
+      {1, RIG_PROM_EQ, 2, 0},
+      {1, RIG_PROM_NE, 2, 1},
+      {1, RIG_PROM_LT, 2, 1},
+      {2, RIG_PROM_LT, 2, 0},
+      {2, RIG_PROM_LE, 2, 1},
+      {3, RIG_PROM_GT, 2, 1},
+      {2, RIG_PROM_GT, 2, 0},
+      {2, RIG_PROM_GE, 2, 1},
+      {NAN, RIG_PROM_EQ, NAN, 0},
+      {NAN, RIG_PROM_GE, 0, 0},
+      {NAN, RIG_PROM_NE, 1, 1},
+      {INFINITY, RIG_PROM_GT, 1e308, 1},
+      {-INFINITY, RIG_PROM_LT, -1e308, 1},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-    ck_assert_msg(rig_prom_compare(cases[i].value, cases[i].op, cases[i].expected) == cases[i].holds,
+    ck_assert_msg(rig_prom_compare(cases[i].value, cases[i].op, cases[i].expected) ==
+                      cases[i].holds,
                   "case %zu", i);
   ck_assert_str_eq(rig_prom_op_symbol(RIG_PROM_GE), ">=");
   ck_assert_str_eq(rig_prom_op_symbol(RIG_PROM_NE), "!=");
@@ -547,7 +589,8 @@ END_TEST
 START_TEST(selectors_with_or_without_total)
 {
   char *s = NULL;
-  ck_assert_int_eq(rig_prom_selector_total(&s, "otelcol_receiver_accepted_spans", "receiver=\"otlp\""), RIG_OK);
+  ck_assert_int_eq(
+      rig_prom_selector_total(&s, "otelcol_receiver_accepted_spans", "receiver=\"otlp\""), RIG_OK);
   ck_assert_str_eq(s, "{__name__=~\"otelcol_receiver_accepted_spans(_total)?\",receiver=\"otlp\"}");
   free(s);
   ck_assert_int_eq(rig_prom_selector_total(&s, "otelcol_exporter_sent_spans_total", NULL), RIG_OK);
@@ -591,7 +634,8 @@ static const struct {
   const char *message;
 } verdict_cases[] = {
     {3, 0, 0, 3, 0, 0, 3, RIG_PROM_PIPELINE_ALL_SENT,
-     "pipeline: all sent: the collector accepted 3 spans and its exporters sent 3 (refused 0, send failed 0)"},
+     "pipeline: all sent: the collector accepted 3 spans and its exporters sent 3 (refused 0, send "
+     "failed 0)"},
     {5, 0, 0, 5, 0, 0, -1, RIG_PROM_PIPELINE_ALL_SENT, NULL},
     {0, 0, 0, 0, 0, 0, 3, RIG_PROM_PIPELINE_NOT_RECEIVED,
      "pipeline: the service never sent them: the collector accepted 0 spans of 3 expected and "
@@ -660,14 +704,22 @@ static char *serve_sequence(void *userdata, const prom_fake_request *req, int *s
   return rig__strdup(seq->bodies[i]);
 }
 
-#define VEC1(value) "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"job\":\"x\"},\"value\":[1700000000.5,\"" value "\"]}]}}"
-#define VEC2(a, b)                                                                              \
-  "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"i\":\"a\"},\"value\":[1700000000,\"" a \
-  "\"]},{\"metric\":{\"i\":\"b\"},\"value\":[1700000000,\"" b "\"]}]}}"
+#define VEC1(value)                                                                                \
+  "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"job\":"  \
+  "\"x\"},\"value\":[1700000000.5,\"" value "\"]}]}}"
+#define VEC2(a, b)                                                                                 \
+  "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"i\":"    \
+  "\"a\"},\"value\":[1700000000,\"" a "\"]},{\"metric\":{\"i\":\"b\"},\"value\":[1700000000,\"" b  \
+  "\"]}]}}"
 #define EMPTY "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[]}}"
-#define SCALAR(v) "{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\",\"result\":[1700000000,\"" v "\"]}}"
-#define BAD_DATA "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"parse error at char 5: unexpected end\"}"
-#define UNAVAILABLE "{\"status\":\"error\",\"errorType\":\"unavailable\",\"error\":\"TSDB not ready\"}"
+#define SCALAR(v)                                                                                  \
+  "{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\",\"result\":[1700000000,\"" v "\"]}" \
+                                                                                            "}"
+#define BAD_DATA                                                                                   \
+  "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"parse error at char 5: "           \
+  "unexpected end\"}"
+#define UNAVAILABLE                                                                                \
+  "{\"status\":\"error\",\"errorType\":\"unavailable\",\"error\":\"TSDB not ready\"}"
 
 static rig_prom *client_for(const prom_fake *fake)
 {
@@ -684,7 +736,8 @@ START_TEST(query_request_shape)
   prom_fake *fake = prom_fake_start(serve_sequence, &seq);
   rig_prom *prom = client_for(fake);
   rig_prom_result *r = NULL;
-  ck_assert_int_eq(rig_prom_query(&r, prom, "sum by (job) (rate(x{a=\"b&c\"}[1m]))", 1700000000250LL), RIG_OK);
+  ck_assert_int_eq(
+      rig_prom_query(&r, prom, "sum by (job) (rate(x{a=\"b&c\"}[1m]))", 1700000000250LL), RIG_OK);
   ck_assert_uint_eq(r->series_count, 1);
   rig_prom_result_free(r);
   char *query = prom_fake_form_get(seq.last_form, "query");
@@ -728,8 +781,9 @@ START_TEST(query_error_names_the_query)
   rig_prom_result *r = NULL;
   ck_assert_int_eq(rig_prom_query(&r, prom, "rate(x[1m]", 0), RIG_EINVAL);
   ck_assert_ptr_null(r);
-  ck_assert_str_eq(rig_error_last()->text,
-                   "prometheus: query 'rate(x[1m]': bad_data: parse error at char 5: unexpected end");
+  ck_assert_str_eq(
+      rig_error_last()->text,
+      "prometheus: query 'rate(x[1m]': bad_data: parse error at char 5: unexpected end");
   ck_assert_str_eq(rig_error_detail_get(rig_error_last(), "query"), "rate(x[1m]");
   ck_assert_str_eq(rig_error_detail_get(rig_error_last(), "errorType"), "bad_data");
   rig_prom_free(prom);
@@ -784,7 +838,8 @@ START_TEST(eventually_reports_the_last_value)
   ck_assert_int_eq(rig_prom_eventually(prom, "sum(x)", RIG_PROM_GE, 3, 500, NULL), RIG_EASSERT);
   const char *text = rig_error_last()->text;
   assert_prefix(text, "prometheus: 'sum(x)' >= 3 did not hold within ");
-  ck_assert_msg(strstr(text, "; last result: {job=\"x\"} = 2 @ 1700000000.500") != NULL, "%s", text);
+  ck_assert_msg(strstr(text, "; last result: {job=\"x\"} = 2 @ 1700000000.500") != NULL, "%s",
+                text);
   ck_assert_str_eq(rig_error_detail_get(rig_error_last(), "query"), "sum(x)");
   /* It backs off (5 ms doubling to 200 ms) rather than spinning, yet polls more than once. */
   ck_assert_int_ge(seq.served, 3);
@@ -802,10 +857,12 @@ START_TEST(eventually_fails_at_once_on_a_bad_query)
   sequence seq = {bodies, statuses, 1, 0, NULL};
   prom_fake *fake = prom_fake_start(serve_sequence, &seq);
   rig_prom *prom = client_for(fake);
-  ck_assert_int_eq(rig_prom_eventually(prom, "rate(x[1m]", RIG_PROM_GE, 1, 60000, NULL), RIG_EINVAL);
+  ck_assert_int_eq(rig_prom_eventually(prom, "rate(x[1m]", RIG_PROM_GE, 1, 60000, NULL),
+                   RIG_EINVAL);
   ck_assert_int_eq(seq.served, 1);
-  ck_assert_str_eq(rig_error_last()->text,
-                   "prometheus: query 'rate(x[1m]': bad_data: parse error at char 5: unexpected end");
+  ck_assert_str_eq(
+      rig_error_last()->text,
+      "prometheus: query 'rate(x[1m]': bad_data: parse error at char 5: unexpected end");
   rig_prom_free(prom);
   prom_fake_stop(fake);
   free(seq.last_form);
@@ -834,7 +891,8 @@ START_TEST(eventually_every_or_any_sample)
   prom_fake *fake = prom_fake_start(serve_sequence, &seq);
   rig_prom *prom = client_for(fake);
   ck_assert_int_eq(rig_prom_eventually(prom, "x", RIG_PROM_GE, 3, 50, NULL), RIG_EASSERT);
-  ck_assert_msg(strstr(rig_error_last()->text, "last result: {i=\"a\"} = 1 @ 1700000000.000\n{i=\"b\"} = 5") != NULL,
+  ck_assert_msg(strstr(rig_error_last()->text,
+                       "last result: {i=\"a\"} = 1 @ 1700000000.000\n{i=\"b\"} = 5") != NULL,
                 "%s", rig_error_last()->text);
   rig_prom_eventually_options opts = RIG_PROM_EVENTUALLY_OPTIONS_INIT;
   opts.match = RIG_PROM_MATCH_ANY;
@@ -856,7 +914,8 @@ START_TEST(eventually_empty_vector_never_holds)
   sequence seq = {bodies, NULL, 1, 0, NULL};
   prom_fake *fake = prom_fake_start(serve_sequence, &seq);
   rig_prom *prom = client_for(fake);
-  ck_assert_int_eq(rig_prom_eventually(prom, "absent_metric", RIG_PROM_EQ, 0, 50, NULL), RIG_EASSERT);
+  ck_assert_int_eq(rig_prom_eventually(prom, "absent_metric", RIG_PROM_EQ, 0, 50, NULL),
+                   RIG_EASSERT);
   ck_assert_msg(strstr(rig_error_last()->text, "last result: empty vector") != NULL, "%s",
                 rig_error_last()->text);
   rig_prom_free(prom);
@@ -867,7 +926,8 @@ END_TEST
 
 START_TEST(eventually_rejects_strings)
 {
-  const char *bodies[] = {"{\"status\":\"success\",\"data\":{\"resultType\":\"string\",\"result\":[1,\"a\"]}}"};
+  const char *bodies[] = {
+      "{\"status\":\"success\",\"data\":{\"resultType\":\"string\",\"result\":[1,\"a\"]}}"};
   sequence seq = {bodies, NULL, 1, 0, NULL};
   prom_fake *fake = prom_fake_start(serve_sequence, &seq);
   rig_prom *prom = client_for(fake);
@@ -883,16 +943,16 @@ END_TEST
 /* ---- a scripted server for targets, intervals, marks, deltas and the pipeline ---- */
 
 typedef struct script {
-  const char *targets;      /* body of /api/v1/targets */
-  const char *config;       /* body of /api/v1/status/config */
-  const char *series;       /* body of /api/v1/series */
-  char *last_match;         /* the match[] of the last /api/v1/series */
-  int64_t clock_ms;         /* what time() answers; advances 1 s per call */
-  int stale_scrapes;        /* timestamp(up) answers this many stale times before a fresh one */
+  const char *targets; /* body of /api/v1/targets */
+  const char *config;  /* body of /api/v1/status/config */
+  const char *series;  /* body of /api/v1/series */
+  char *last_match;    /* the match[] of the last /api/v1/series */
+  int64_t clock_ms;    /* what time() answers; advances 1 s per call */
+  int stale_scrapes;   /* timestamp(up) answers this many stale times before a fresh one */
   int timestamp_queries;
   int target_calls;
-  int up_after;             /* targets answer "down" until this many calls */
-  char *range_expr;         /* the last range query */
+  int up_after;     /* targets answer "down" until this many calls */
+  char *range_expr; /* the last range query */
   int64_t range_start_ms, range_end_ms, range_step_ms;
   /* per counter: the matrix the range query gives ("" for none) */
   const char *accepted, *sent, *send_failed, *other;
@@ -900,11 +960,15 @@ typedef struct script {
 
 static const char *targets_one(int up)
 {
-  return up ? "{\"status\":\"success\",\"data\":{\"activeTargets\":[{\"labels\":{\"job\":\"otel-collector\",\"instance\":\"c:8888\"},"
-              "\"scrapeUrl\":\"http://c:8888/metrics\",\"lastError\":\"\",\"lastScrape\":\"2024-05-01T12:00:01Z\","
+  return up ? "{\"status\":\"success\",\"data\":{\"activeTargets\":[{\"labels\":{\"job\":\"otel-"
+              "collector\",\"instance\":\"c:8888\"},"
+              "\"scrapeUrl\":\"http://c:8888/"
+              "metrics\",\"lastError\":\"\",\"lastScrape\":\"2024-05-01T12:00:01Z\","
               "\"health\":\"up\",\"scrapeInterval\":\"1s\",\"scrapeTimeout\":\"1s\"}]}}"
-            : "{\"status\":\"success\",\"data\":{\"activeTargets\":[{\"labels\":{\"job\":\"otel-collector\",\"instance\":\"c:8888\"},"
-              "\"scrapeUrl\":\"http://c:8888/metrics\",\"lastError\":\"connection refused\",\"lastScrape\":\"2024-05-01T12:00:01Z\","
+            : "{\"status\":\"success\",\"data\":{\"activeTargets\":[{\"labels\":{\"job\":\"otel-"
+              "collector\",\"instance\":\"c:8888\"},"
+              "\"scrapeUrl\":\"http://c:8888/metrics\",\"lastError\":\"connection "
+              "refused\",\"lastScrape\":\"2024-05-01T12:00:01Z\","
               "\"health\":\"down\",\"scrapeInterval\":\"1s\",\"scrapeTimeout\":\"1s\"}]}}";
 }
 
@@ -918,8 +982,9 @@ static int64_t form_ms(const char *form, const char *key)
 
 static char *matrix_answer(const char *series)
 {
-  return rig__sprintf("{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":[%s]}}",
-                      series ? series : "");
+  return rig__sprintf(
+      "{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":[%s]}}",
+      series ? series : "");
 }
 
 static char *serve_script(void *userdata, const prom_fake_request *req, int *status)
@@ -941,14 +1006,16 @@ static char *serve_script(void *userdata, const prom_fake_request *req, int *sta
   char *body = NULL;
   if (strcmp(req->path, "/api/v1/query") == 0 && strcmp(query, "time()") == 0) {
     s->clock_ms += 1000;
-    body = rig__sprintf("{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\",\"result\":[%lld.%03lld,\"%lld.%03lld\"]}}",
+    body = rig__sprintf("{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\",\"result\":[%"
+                        "lld.%03lld,\"%lld.%03lld\"]}}",
                         (long long)(s->clock_ms / 1000), (long long)(s->clock_ms % 1000),
                         (long long)(s->clock_ms / 1000), (long long)(s->clock_ms % 1000));
   } else if (strcmp(req->path, "/api/v1/query") == 0 && strncmp(query, "timestamp(up", 12) == 0) {
     s->timestamp_queries++;
     /* Stale: a scrape from before the clock's now; fresh: half a second after it. */
     int64_t ts = s->stale_scrapes-- > 0 ? s->clock_ms - 500 : s->clock_ms + 500;
-    body = rig__sprintf("{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"job\":\"otel-collector\"},\"value\":[1,\"%lld.%03lld\"]}]}}",
+    body = rig__sprintf("{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[{"
+                        "\"metric\":{\"job\":\"otel-collector\"},\"value\":[1,\"%lld.%03lld\"]}]}}",
                         (long long)(ts / 1000), (long long)(ts % 1000));
   } else if (strcmp(req->path, "/api/v1/query_range") == 0) {
     free(s->range_expr);
@@ -980,9 +1047,10 @@ START_TEST(targets_wait_up)
   s.target_calls = 0;
   s.up_after = 1000000;
   ck_assert_int_eq(rig_prom_targets_wait_up(prom, 50), RIG_EASSERT);
-  ck_assert_msg(strstr(rig_error_last()->text,
-                       "1 of 1 targets not up: otel-collector c:8888 (http://c:8888/metrics): down: connection refused") != NULL,
-                "%s", rig_error_last()->text);
+  ck_assert_msg(
+      strstr(rig_error_last()->text, "1 of 1 targets not up: otel-collector c:8888 "
+                                     "(http://c:8888/metrics): down: connection refused") != NULL,
+      "%s", rig_error_last()->text);
   s.targets = "{\"status\":\"success\",\"data\":{\"activeTargets\":[]}}";
   ck_assert_int_eq(rig_prom_targets_wait_up(prom, 20), RIG_EASSERT);
   ck_assert_msg(strstr(rig_error_last()->text, "Prometheus has no active target") != NULL, "%s",
@@ -1004,7 +1072,7 @@ START_TEST(scrape_interval_sources)
   ck_assert_int_eq(interval, 1000);
   ck_assert_int_eq(rig_prom_scrape_interval(&interval, prom, NULL), RIG_OK);
   ck_assert_int_eq(interval, 1000);
-  /* A server before 2.35: from the configuration, by job, else the global interval. */
+  /* A server before 2.30: from the configuration, by job, else the global interval. */
   char *old = prom_fake_fixture("targets_old");
   s.targets = old;
   s.config = "status_config_jobs";
@@ -1059,9 +1127,11 @@ START_TEST(delta_walks_resets_and_new_series)
   ck_assert_int_eq(rig_prom_mark_time(mark), 1001500);
   /* a: 5 at the mark, 7, reset to 2, 4: +2 +2 +2; b: born during the window at 3: +3;
    * c: 10 at the mark, a NaN gap is skipped, 11: +1. */
-  s.other = SERIES("\"i\":\"a\"", "[1001.5,\"5\"],[1002.5,\"7\"],[1003.5,\"2\"],[1004.5,\"4\"]") ","
-            SERIES("\"i\":\"b\"", "[1003.5,\"3\"]") ","
-            SERIES("\"i\":\"c\"", "[1001.5,\"10\"],[1002.5,\"NaN\"],[1003.5,\"11\"]");
+  s.other =
+      SERIES("\"i\":\"a\"", "[1001.5,\"5\"],[1002.5,\"7\"],[1003.5,\"2\"],[1004.5,\"4\"]") "," SERIES(
+          "\"i\":\"b\"",
+          "[1003.5,\"3\"]") "," SERIES("\"i\":\"c\"",
+                                       "[1001.5,\"10\"],[1002.5,\"NaN\"],[1003.5,\"11\"]");
   double delta = -1;
   ck_assert_int_eq(rig_prom_delta(&delta, prom, "x_total", mark, 10000), RIG_OK);
   ck_assert_double_eq(delta, 10);
@@ -1078,7 +1148,8 @@ START_TEST(delta_walks_resets_and_new_series)
   /* delta_eventually reads again after each new scrape until the delta holds. */
   s.other = SERIES("\"i\":\"a\"", "[1001.5,\"5\"],[1002.5,\"6\"]");
   ck_assert_int_eq(rig_prom_delta_eventually(prom, "x_total", mark, RIG_PROM_EQ, 1, 10000), RIG_OK);
-  ck_assert_int_eq(rig_prom_delta_eventually(prom, "x_total", mark, RIG_PROM_EQ, 2, 30), RIG_EASSERT);
+  ck_assert_int_eq(rig_prom_delta_eventually(prom, "x_total", mark, RIG_PROM_EQ, 2, 30),
+                   RIG_EASSERT);
   assert_prefix(rig_error_last()->text,
                 "prometheus: the increase of 'x_total' since the mark is 1, expected == 2 (");
   rig_prom_mark_free(mark);
@@ -1108,12 +1179,12 @@ START_TEST(pipeline_check_reads_the_counters)
   ck_assert_double_eq(report->sent, 3);
   ck_assert_double_eq(report->refused, 0);
   ck_assert_double_eq(report->send_failed, 0);
-  ck_assert_str_eq(report->message,
-                   "pipeline: all sent: the collector accepted 3 spans and its exporters sent 3 (refused 0, send failed 0)");
+  ck_assert_str_eq(report->message, "pipeline: all sent: the collector accepted 3 spans and its "
+                                    "exporters sent 3 (refused 0, send failed 0)");
   rig_prom_pipeline_report_free(report);
   /* The selectors: tolerant of _total, scoped to the collector's job and the exporter. */
-  ck_assert_str_eq(s.range_expr,
-                   "{__name__=~\"otelcol_exporter_enqueue_failed_spans(_total)?\",job=\"otel-collector\",exporter=\"otlp_grpc/jaeger\"}");
+  ck_assert_str_eq(s.range_expr, "{__name__=~\"otelcol_exporter_enqueue_failed_spans(_total)?\","
+                                 "job=\"otel-collector\",exporter=\"otlp_grpc/jaeger\"}");
   ck_assert_int_eq(rig_prom_pipeline_all_sent(prom, mark, &opts, 10000), RIG_OK);
   /* Nothing arrived: the service never sent it; the check polls until its deadline. */
   s.accepted = "";
@@ -1145,20 +1216,27 @@ START_TEST(metric_resolve_tries_both_names)
   prom_fake *fake = prom_fake_start(serve_script, &s);
   rig_prom *prom = client_for(fake);
   char *name = NULL;
-  s.series = "{\"status\":\"success\",\"data\":[{\"__name__\":\"otelcol_receiver_accepted_spans\",\"job\":\"c\"}]}";
-  ck_assert_int_eq(rig_prom_metric_resolve(&name, prom, "otelcol_receiver_accepted_spans_total", "job=\"c\""), RIG_OK);
-  ck_assert_str_eq(s.last_match, "{__name__=~\"otelcol_receiver_accepted_spans(_total)?\",job=\"c\"}");
+  s.series = "{\"status\":\"success\",\"data\":[{\"__name__\":\"otelcol_receiver_accepted_spans\","
+             "\"job\":\"c\"}]}";
+  ck_assert_int_eq(
+      rig_prom_metric_resolve(&name, prom, "otelcol_receiver_accepted_spans_total", "job=\"c\""),
+      RIG_OK);
+  ck_assert_str_eq(s.last_match,
+                   "{__name__=~\"otelcol_receiver_accepted_spans(_total)?\",job=\"c\"}");
   ck_assert_str_eq(name, "otelcol_receiver_accepted_spans");
   free(name);
-  s.series = "{\"status\":\"success\",\"data\":[{\"__name__\":\"otelcol_receiver_accepted_spans\"},{\"__name__\":\"otelcol_receiver_accepted_spans_total\"}]}";
-  ck_assert_int_eq(rig_prom_metric_resolve(&name, prom, "otelcol_receiver_accepted_spans", NULL), RIG_OK);
+  s.series = "{\"status\":\"success\",\"data\":[{\"__name__\":\"otelcol_receiver_accepted_spans\"},"
+             "{\"__name__\":\"otelcol_receiver_accepted_spans_total\"}]}";
+  ck_assert_int_eq(rig_prom_metric_resolve(&name, prom, "otelcol_receiver_accepted_spans", NULL),
+                   RIG_OK);
   ck_assert_str_eq(name, "otelcol_receiver_accepted_spans_total");
   free(name);
   s.series = "{\"status\":\"success\",\"data\":[]}";
   name = (char *)0x1;
   ck_assert_int_eq(rig_prom_metric_resolve(&name, prom, "otelcol_x", NULL), RIG_ENOTFOUND);
   ck_assert_ptr_eq(name, (char *)0x1);
-  ck_assert_str_eq(rig_error_last()->text, "prometheus: no series named otelcol_x or otelcol_x_total");
+  ck_assert_str_eq(rig_error_last()->text,
+                   "prometheus: no series named otelcol_x or otelcol_x_total");
   ck_assert_int_eq(rig_prom_metric_resolve(&name, prom, "otelcol_x", "job=\"j\""), RIG_ENOTFOUND);
   ck_assert_str_eq(rig_error_last()->text,
                    "prometheus: no series named otelcol_x or otelcol_x_total with {job=\"j\"}");
@@ -1208,7 +1286,8 @@ static Suite *prom_suite(void)
   tc = tcase_create("text");
   tcase_add_loop_test(tc, sample_values, 0, sizeof value_cases / sizeof value_cases[0]);
   tcase_add_loop_test(tc, rfc3339_times, 0, sizeof time_cases / sizeof time_cases[0]);
-  tcase_add_loop_test(tc, prometheus_durations, 0, sizeof duration_cases / sizeof duration_cases[0]);
+  tcase_add_loop_test(tc, prometheus_durations, 0,
+                      sizeof duration_cases / sizeof duration_cases[0]);
   tcase_add_test(tc, comparisons);
   tcase_add_test(tc, selectors_with_or_without_total);
   tcase_add_test(tc, label_formatting);

@@ -33,7 +33,10 @@ typedef struct rig_attach_options {
 } rig_attach_options;
 
 #define RIG_ATTACH_OPTIONS_VERSION 1
-#define RIG_ATTACH_OPTIONS_INIT {RIG_ATTACH_OPTIONS_VERSION, 0, 0}
+#define RIG_ATTACH_OPTIONS_INIT                                                                    \
+  {                                                                                                \
+    RIG_ATTACH_OPTIONS_VERSION, 0, 0                                                               \
+  }
 
 /**
  * Reads the STACKRIG_* environment and makes a client for each service whose variable is
@@ -70,8 +73,8 @@ RIG_EXTERN rig_otlp_exporter *rig_attach_otlp(const rig_attach *attach);
  * @param[out] out "host:port"; free() it
  * @return RIG_OK or RIG_ENOTFOUND naming the variable
  */
-RIG_EXTERN int rig_attach_service_address(char **out, const rig_attach *attach,
-                                          const char *service, int port);
+RIG_EXTERN int rig_attach_service_address(char **out, const rig_attach *attach, const char *service,
+                                          int port);
 
 RIG_END_DECLS
 

@@ -26,7 +26,10 @@ typedef struct rig_prom_options {
 } rig_prom_options;
 
 #define RIG_PROM_OPTIONS_VERSION 1
-#define RIG_PROM_OPTIONS_INIT {RIG_PROM_OPTIONS_VERSION, 0}
+#define RIG_PROM_OPTIONS_INIT                                                                      \
+  {                                                                                                \
+    RIG_PROM_OPTIONS_VERSION, 0                                                                    \
+  }
 
 /**
  * @param[out] out the new client; free with rig_prom_free()
@@ -62,10 +65,10 @@ typedef struct rig_prom_sample {
 
 /** One series: a vector element has exactly one sample, a matrix element one or more. */
 typedef struct rig_prom_series {
-  rig_prom_labels labels;      /**< including __name__ when the result keeps it */
+  rig_prom_labels labels; /**< including __name__ when the result keeps it */
   size_t sample_count;
   const rig_prom_sample *samples;
-  size_t skipped_histograms;   /**< native histogram samples, which are not mapped */
+  size_t skipped_histograms; /**< native histogram samples, which are not mapped */
 } rig_prom_series;
 
 typedef enum rig_prom_result_type {
@@ -78,14 +81,14 @@ typedef enum rig_prom_result_type {
 /** What a query answered. Everything it points to lives until rig_prom_result_free(). */
 typedef struct rig_prom_result {
   rig_prom_result_type type;
-  const char *expr;               /**< the query, for messages */
-  size_t series_count;            /**< VECTOR and MATRIX */
+  const char *expr;    /**< the query, for messages */
+  size_t series_count; /**< VECTOR and MATRIX */
   const rig_prom_series *series;
-  rig_prom_sample scalar;         /**< SCALAR; for STRING its time */
-  const char *string;             /**< STRING, else NULL */
-  size_t warning_count;           /**< warnings the server attached to a successful answer */
+  rig_prom_sample scalar; /**< SCALAR; for STRING its time */
+  const char *string;     /**< STRING, else NULL */
+  size_t warning_count;   /**< warnings the server attached to a successful answer */
   const char *const *warnings;
-  size_t info_count;              /**< info-level annotations (newer servers) */
+  size_t info_count; /**< info-level annotations (newer servers) */
   const char *const *infos;
 } rig_prom_result;
 
@@ -148,8 +151,7 @@ typedef struct rig_prom_label_sets {
  * @param[out] out free with rig_prom_label_sets_free()
  */
 RIG_EXTERN int rig_prom_series_match(rig_prom_label_sets **out, rig_prom *prom,
-                                     const char *const *matchers, int64_t start_ms,
-                                     int64_t end_ms);
+                                     const char *const *matchers, int64_t start_ms, int64_t end_ms);
 /** NULL-safe. */
 RIG_EXTERN void rig_prom_label_sets_free(rig_prom_label_sets *sets);
 
@@ -163,17 +165,17 @@ typedef enum rig_prom_health {
 
 /** An active scrape target (GET /api/v1/targets?state=active). */
 typedef struct rig_prom_target {
-  const char *job;              /**< labels' job, "" when missing */
-  const char *instance;         /**< labels' instance, "" when missing */
+  const char *job;      /**< labels' job, "" when missing */
+  const char *instance; /**< labels' instance, "" when missing */
   const char *scrape_pool;
   const char *scrape_url;
   const char *global_url;
   rig_prom_health health;
-  const char *last_error;       /**< "" when the last scrape worked */
-  int64_t last_scrape_ms;       /**< start of the last scrape; 0 when never scraped */
+  const char *last_error; /**< "" when the last scrape worked */
+  int64_t last_scrape_ms; /**< start of the last scrape; 0 when never scraped */
   double last_scrape_duration_s;
-  int64_t scrape_interval_ms;   /**< -1 when the server does not report it (before 2.35) */
-  int64_t scrape_timeout_ms;    /**< -1 when the server does not report it */
+  int64_t scrape_interval_ms; /**< -1 when the server does not report it (before 2.30) */
+  int64_t scrape_timeout_ms;  /**< -1 when the server does not report it */
   rig_prom_labels labels;
   rig_prom_labels discovered_labels;
 } rig_prom_target;
@@ -244,7 +246,10 @@ typedef struct rig_prom_eventually_options {
 } rig_prom_eventually_options;
 
 #define RIG_PROM_EVENTUALLY_OPTIONS_VERSION 1
-#define RIG_PROM_EVENTUALLY_OPTIONS_INIT {RIG_PROM_EVENTUALLY_OPTIONS_VERSION, RIG_PROM_MATCH_ALL, 0, 0}
+#define RIG_PROM_EVENTUALLY_OPTIONS_INIT                                                           \
+  {                                                                                                \
+    RIG_PROM_EVENTUALLY_OPTIONS_VERSION, RIG_PROM_MATCH_ALL, 0, 0                                  \
+  }
 
 /**
  * Polls the instant query expr until `sample op value` holds, or timeout_ms passed. The
@@ -259,9 +264,8 @@ typedef struct rig_prom_eventually_options {
  *   comparison and the last value(s) seen, e.g. "prometheus: 'sum(up)' >= 5 did not hold
  *   within 2000 ms (14 queries); last result: {} = 4"; or the query's error
  */
-RIG_EXTERN int rig_prom_eventually(rig_prom *prom, const char *expr, rig_prom_op op,
-                                   double value, int64_t timeout_ms,
-                                   const rig_prom_eventually_options *opts);
+RIG_EXTERN int rig_prom_eventually(rig_prom *prom, const char *expr, rig_prom_op op, double value,
+                                   int64_t timeout_ms, const rig_prom_eventually_options *opts);
 
 /* ---- counters between two moments ------------------------------------------------------- */
 
@@ -306,8 +310,8 @@ RIG_EXTERN int rig_prom_delta(double *out, rig_prom *prom, const char *expr,
  *   and the number of rounds; or the errors of rig_prom_delta()
  */
 RIG_EXTERN int rig_prom_delta_eventually(rig_prom *prom, const char *expr,
-                                         const rig_prom_mark *since, rig_prom_op op,
-                                         double value, int64_t timeout_ms);
+                                         const rig_prom_mark *since, rig_prom_op op, double value,
+                                         int64_t timeout_ms);
 
 /* ---- metric names with or without _total ------------------------------------------------- */
 
@@ -336,12 +340,12 @@ RIG_EXTERN int rig_prom_metric_resolve(char **out, rig_prom *prom, const char *n
 /* ---- the collector's span pipeline ------------------------------------------------------ */
 
 typedef enum rig_prom_pipeline_verdict {
-  RIG_PROM_PIPELINE_ALL_SENT = 0, /**< what was accepted was exported (and >= expected) */
-  RIG_PROM_PIPELINE_NOT_RECEIVED, /**< the collector saw nothing: the service never sent it */
+  RIG_PROM_PIPELINE_ALL_SENT = 0,    /**< what was accepted was exported (and >= expected) */
+  RIG_PROM_PIPELINE_NOT_RECEIVED,    /**< the collector saw nothing: the service never sent it */
   RIG_PROM_PIPELINE_PARTLY_RECEIVED, /**< fewer accepted than expected, none refused */
-  RIG_PROM_PIPELINE_REFUSED,      /**< receivers refused (or failed) spans: the pipeline dropped them */
-  RIG_PROM_PIPELINE_SEND_FAILED,  /**< exporters failed to send (or enqueue) spans */
-  RIG_PROM_PIPELINE_NOT_SENT      /**< accepted but not (yet) exported: queued or dropped */
+  RIG_PROM_PIPELINE_REFUSED, /**< receivers refused (or failed) spans: the pipeline dropped them */
+  RIG_PROM_PIPELINE_SEND_FAILED, /**< exporters failed to send (or enqueue) spans */
+  RIG_PROM_PIPELINE_NOT_SENT     /**< accepted but not (yet) exported: queued or dropped */
 } rig_prom_pipeline_verdict;
 
 /** @return a short name: "all sent", "not received", ... */
@@ -349,28 +353,31 @@ RIG_EXTERN const char *rig_prom_pipeline_verdict_name(rig_prom_pipeline_verdict 
 
 typedef struct rig_prom_pipeline_options {
   unsigned int version;
-  const char *job;        /**< the collector's scrape job; NULL: "otel-collector" (the default
-                               stack's), "": any job (beware: Jaeger v2 has the same metrics) */
-  const char *receiver;   /**< receiver label to count, e.g. "otlp"; NULL: all */
-  const char *exporter;   /**< exporter label to count, e.g. "otlp_grpc/jaeger"; NULL: all */
-  double expected_spans;  /**< spans the test sent; < 0: unknown */
+  const char *job;       /**< the collector's scrape job; NULL: "otel-collector" (the default
+                              stack's), "": any job (beware: Jaeger v2 has the same metrics) */
+  const char *receiver;  /**< receiver label to count, e.g. "otlp"; NULL: all */
+  const char *exporter;  /**< exporter label to count, e.g. "otlp_grpc/jaeger"; NULL: all */
+  double expected_spans; /**< spans the test sent; < 0: unknown */
 } rig_prom_pipeline_options;
 
 #define RIG_PROM_PIPELINE_OPTIONS_VERSION 1
-#define RIG_PROM_PIPELINE_OPTIONS_INIT {RIG_PROM_PIPELINE_OPTIONS_VERSION, NULL, NULL, NULL, -1.0}
+#define RIG_PROM_PIPELINE_OPTIONS_INIT                                                             \
+  {                                                                                                \
+    RIG_PROM_PIPELINE_OPTIONS_VERSION, NULL, NULL, NULL, -1.0                                      \
+  }
 
 /** The collector's span counters since a mark, and what they mean. */
 typedef struct rig_prom_pipeline_report {
   rig_prom_pipeline_verdict verdict;
-  double accepted;        /**< otelcol_receiver_accepted_spans */
-  double refused;         /**< otelcol_receiver_refused_spans */
-  double failed;          /**< otelcol_receiver_failed_spans (newer collectors: accepted by the
-                               receiver, then failed in the pipeline behind it) */
-  double sent;            /**< otelcol_exporter_sent_spans (summed over exporters) */
-  double send_failed;     /**< otelcol_exporter_send_failed_spans */
-  double enqueue_failed;  /**< otelcol_exporter_enqueue_failed_spans */
-  double expected;        /**< the expected_spans option */
-  const char *message;    /**< one sentence for people, e.g. "pipeline: all sent: ..." */
+  double accepted;       /**< otelcol_receiver_accepted_spans */
+  double refused;        /**< otelcol_receiver_refused_spans */
+  double failed;         /**< otelcol_receiver_failed_spans (newer collectors: accepted by the
+                              receiver, then failed in the pipeline behind it) */
+  double sent;           /**< otelcol_exporter_sent_spans (summed over exporters) */
+  double send_failed;    /**< otelcol_exporter_send_failed_spans */
+  double enqueue_failed; /**< otelcol_exporter_enqueue_failed_spans */
+  double expected;       /**< the expected_spans option */
+  const char *message;   /**< one sentence for people, e.g. "pipeline: all sent: ..." */
 } rig_prom_pipeline_report;
 
 /**
@@ -383,8 +390,7 @@ typedef struct rig_prom_pipeline_report {
  */
 RIG_EXTERN int rig_prom_pipeline_check(rig_prom_pipeline_report **out, rig_prom *prom,
                                        const rig_prom_mark *since,
-                                       const rig_prom_pipeline_options *opts,
-                                       int64_t timeout_ms);
+                                       const rig_prom_pipeline_options *opts, int64_t timeout_ms);
 /** NULL-safe. */
 RIG_EXTERN void rig_prom_pipeline_report_free(rig_prom_pipeline_report *report);
 
