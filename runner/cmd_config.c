@@ -73,7 +73,8 @@ static int run_config(int argc, char **argv)
       const char **list = c == 'f' ? files : c == OPT_ENV_FILE ? env_files : profiles;
       size_t *count = c == 'f' ? &file_count : c == OPT_ENV_FILE ? &env_file_count : &profile_count;
       if (*count == MAX_LIST)
-        return runner_usage_error("config", "too many %s options (at most %d)", argv[optind - 2], MAX_LIST);
+        return runner_usage_error("config", "too many %s options (at most %d)", argv[optind - 2],
+                                  MAX_LIST);
       list[(*count)++] = optarg;
       break;
     }

@@ -52,7 +52,8 @@ static void put_kv(json_object *obj, const char *key, const rig_compose_kv *kv, 
     return;
   json_object *map = json_object_new_object();
   for (size_t i = 0; i < count; i++)
-    json_object_object_add(map, kv[i].key, kv[i].value ? json_object_new_string(kv[i].value) : NULL);
+    json_object_object_add(map, kv[i].key,
+                           kv[i].value ? json_object_new_string(kv[i].value) : NULL);
   json_object_object_add(obj, key, map);
 }
 
@@ -186,7 +187,8 @@ static json_object *mount_json(const rig_compose_mount *m)
     json_object *bind = json_object_new_object();
     put_string(bind, "propagation", m->bind_propagation);
     /* explicit both ways: a bind: section without it means true */
-    json_object_object_add(bind, "create_host_path", json_object_new_boolean(m->bind_create_host_path));
+    json_object_object_add(bind, "create_host_path",
+                           json_object_new_boolean(m->bind_create_host_path));
     put_string(bind, "selinux", m->bind_selinux);
     json_object_object_add(obj, "bind", bind);
   }
@@ -398,24 +400,27 @@ int rig_compose_to_json(char **out, const rig_compose_project *project)
 {
   if (!out || !project)
     return rig_error_set(RIG_EINVAL, "rig_compose_to_json: %s is NULL", !out ? "out" : "project");
-  *out = json_text(project_json(project), JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-                                              JSON_C_TO_STRING_NOSLASHESCAPE,
-                   1);
+  *out = json_text(
+      project_json(project),
+      JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE, 1);
   return RIG_OK;
 }
 
-int rig_compose_service_to_json(char **out, const rig_compose_project *project, const rig_compose_service *service)
+int rig_compose_service_to_json(char **out, const rig_compose_project *project,
+                                const rig_compose_service *service)
 {
   if (!out || !project || !service)
     return rig_error_set(RIG_EINVAL, "rig_compose_service_to_json: an argument is NULL");
-  *out = json_text(service_json(service), JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, 0);
+  *out =
+      json_text(service_json(service), JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, 0);
   return RIG_OK;
 }
 
 int rig_compose_value_to_json(char **out, const rig_compose_value *value)
 {
   if (!out || !value)
-    return rig_error_set(RIG_EINVAL, "rig_compose_value_to_json: %s is NULL", !out ? "out" : "value");
+    return rig_error_set(RIG_EINVAL, "rig_compose_value_to_json: %s is NULL",
+                         !out ? "out" : "value");
   *out = json_text(value_json(value), JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, 0);
   return RIG_OK;
 }
@@ -433,9 +438,10 @@ static int needs_quotes(const char *s)
 {
   if (!*s)
     return 1;
-  static const char *const words[] = {"null", "Null", "NULL", "~", "true", "True", "TRUE", "false", "False",
-                                      "FALSE", "yes", "Yes", "YES", "no", "No", "NO", "on", "On", "ON", "off",
-                                      "Off", "OFF", "y", "Y", "n", "N", ".inf", ".nan", "<<", NULL};
+  static const char *const words[] = {
+      "null", "Null", "NULL", "~",  "true", "True", "TRUE", "false", "False", "FALSE",
+      "yes",  "Yes",  "YES",  "no", "No",   "NO",   "on",   "On",    "ON",    "off",
+      "Off",  "OFF",  "y",    "Y",  "n",    "N",    ".inf", ".nan",  "<<",    NULL};
   for (const char *const *w = words; *w; w++)
     if (strcmp(s, *w) == 0)
       return 1;
@@ -499,7 +505,8 @@ static int emit_json(yaml_emitter_t *em, json_object *obj, int depth)
       return RIG_EIO;
     json_object_object_foreach(obj, key, value)
     {
-      if (emit_scalar(em, key, needs_quotes(key)) != RIG_OK || emit_json(em, value, depth + 1) != RIG_OK)
+      if (emit_scalar(em, key, needs_quotes(key)) != RIG_OK ||
+          emit_json(em, value, depth + 1) != RIG_OK)
         return RIG_EIO;
     }
     yaml_mapping_end_event_initialize(&ev);
@@ -548,7 +555,8 @@ int rig_compose_to_yaml(char **out, const rig_compose_project *project)
   json_object_put(root);
   if (rc != RIG_OK) {
     rig__buf_dispose(&buf);
-    return rig_error_set(RIG_EIO, "cannot render the project as YAML: %s", problem ? problem : "emitter error");
+    return rig_error_set(RIG_EIO, "cannot render the project as YAML: %s",
+                         problem ? problem : "emitter error");
   }
   *out = rig__buf_detach(&buf);
   return RIG_OK;

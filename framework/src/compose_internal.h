@@ -61,16 +61,16 @@ struct rig__cnode {
   unsigned char plain;        /* a plain (unquoted) scalar: typed by YAML's core schema */
   unsigned char interpolated; /* a substitution changed it: always a string */
   unsigned char tag;
-  const char *text;           /* scalar text (NUL-terminated) */
+  const char *text; /* scalar text (NUL-terminated) */
   size_t len;
-  const char *file;           /* display name of the file */
-  int line;                   /* 1-based */
-  int col;                    /* 1-based */
-  size_t count;               /* SEQ: items; MAP: pairs */
-  size_t cap;                 /* allocated slots of the arrays below */
-  rig__cnode **items;         /* SEQ items */
-  rig__cnode **keys;          /* MAP keys (scalars) */
-  rig__cnode **values;        /* MAP values */
+  const char *file;    /* display name of the file */
+  int line;            /* 1-based */
+  int col;             /* 1-based */
+  size_t count;        /* SEQ: items; MAP: pairs */
+  size_t cap;          /* allocated slots of the arrays below */
+  rig__cnode **items;  /* SEQ items */
+  rig__cnode **keys;   /* MAP keys (scalars) */
+  rig__cnode **values; /* MAP values */
 };
 
 /* A null scalar: plain "", "~", "null", "Null", "NULL". */
@@ -100,21 +100,21 @@ int rig__compose_parse_yaml(rig__cnode **out, rig__carena *arena, const char *te
 typedef struct rig__compose_ctx {
   rig__carena *tmp;           /* nodes; freed after the load */
   rig__carena *out;           /* the model; owned by the project */
-  const rig_env *process_env;/* the caller's environment (never NULL) */
-  const rig_env *dotenv;     /* the .env / --env-file pairs (may be NULL) */
+  const rig_env *process_env; /* the caller's environment (never NULL) */
+  const rig_env *dotenv;      /* the .env / --env-file pairs (may be NULL) */
   const char *project_dir;
   const char *home;
-  rig__vec warnings;         /* char * in the out arena */
-  rig_buf path;              /* "services.web.ports" while walking the tree */
-  long node_budget;          /* guards against alias expansion bombs */
+  rig__vec warnings; /* char * in the out arena */
+  rig_buf path;      /* "services.web.ports" while walking the tree */
+  long node_budget;  /* guards against alias expansion bombs */
 } rig__compose_ctx;
 
 /* Looks a variable up as compose does: the environment, then the .env files. */
 const char *rig__compose_lookup(const rig__compose_ctx *ctx, const char *name);
 
 /* Sets the last error to "file:line:col: <path>: message" (path omitted when empty). */
-int rig__compose_error(rig__compose_ctx *ctx, const rig__cnode *node, int code, const char *fmt, ...)
-    RIG_PRINTF(4, 5);
+int rig__compose_error(rig__compose_ctx *ctx, const rig__cnode *node, int code, const char *fmt,
+                       ...) RIG_PRINTF(4, 5);
 /* As rig__compose_error, without the path. */
 int rig__compose_error_at(const rig__cnode *node, int code, const char *fmt, ...) RIG_PRINTF(3, 4);
 void rig__compose_warn(rig__compose_ctx *ctx, const rig__cnode *node, const char *fmt, ...)
@@ -150,7 +150,8 @@ int rig__compose_interpolate_tree(rig__cnode **out, rig__compose_ctx *ctx, const
 /* Rewrites list forms that compose merges by key into maps (environment, labels...). */
 int rig__compose_normalize(rig__compose_ctx *ctx, rig__cnode *root);
 /* Merges override into base following the Compose Specification; returns the result. */
-int rig__compose_merge(rig__cnode **out, rig__compose_ctx *ctx, rig__cnode *base, rig__cnode *override);
+int rig__compose_merge(rig__cnode **out, rig__compose_ctx *ctx, rig__cnode *base,
+                       rig__cnode *override);
 
 /* ---- short syntaxes and scalar values (compose_syntax.c) ---- */
 
@@ -204,7 +205,8 @@ const char *rig__compose_unsupported_hint(const char *key);
 /* Builds a generic value (extensions). */
 int rig__compose_value(rig__compose_ctx *ctx, const rig__cnode *node, rig_compose_value *out);
 /* The x-* keys of a map as a MAP value. */
-int rig__compose_extensions(rig__compose_ctx *ctx, const rig__cnode *map, const rig_compose_value **out);
+int rig__compose_extensions(rig__compose_ctx *ctx, const rig__cnode *map,
+                            const rig_compose_value **out);
 
 int rig__compose_build_service(rig__compose_ctx *ctx, const char *name, const rig__cnode *node,
                                rig_compose_service *svc);
@@ -221,6 +223,7 @@ int rig__compose_load_memory(rig_compose_project **out, const rig_compose_option
                              const rig__compose_memory *files, size_t count);
 
 /* The merged tree -> project (compose_project.c); project->name and ->profiles are set. */
-int rig__compose_build_project(rig__compose_ctx *ctx, const rig__cnode *root, rig_compose_project *project);
+int rig__compose_build_project(rig__compose_ctx *ctx, const rig__cnode *root,
+                               rig_compose_project *project);
 
 #endif

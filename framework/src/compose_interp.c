@@ -48,8 +48,9 @@ static int fail(interp *in, int code, char *message)
 
 static int invalid(interp *in)
 {
-  return fail(in, RIG_EPARSE,
-              rig__sprintf("invalid interpolation format \"%s\" (write $$ for a literal $)", in->text));
+  return fail(
+      in, RIG_EPARSE,
+      rig__sprintf("invalid interpolation format \"%s\" (write $$ for a literal $)", in->text));
 }
 
 static int substitute(interp *in, const char *s, size_t *pos, rig_buf *out, int eval, int in_word);
@@ -103,7 +104,8 @@ static int braced(interp *in, const char *s, size_t *pos, rig_buf *out, int eval
   rig_buf word = RIG_BUF_INIT;
   if (++in->depth > MAX_NESTING) {
     free(name);
-    return fail(in, RIG_EPARSE, rig__sprintf("interpolation nested deeper than %d levels", MAX_NESTING));
+    return fail(in, RIG_EPARSE,
+                rig__sprintf("interpolation nested deeper than %d levels", MAX_NESTING));
   }
   rc = substitute(in, s, &i, &word, eval && need_word, 1);
   in->depth--;
@@ -123,7 +125,8 @@ static int braced(interp *in, const char *s, size_t *pos, rig_buf *out, int eval
       default: /* '?' */
         if (!set)
           rc = fail(in, RIG_EINVAL,
-                    word.len ? rig__sprintf("required variable %s is missing a value: %s", name, word.data)
+                    word.len ? rig__sprintf("required variable %s is missing a value: %s", name,
+                                            word.data)
                              : rig__sprintf("required variable %s is missing a value", name));
         else
           rig__buf_puts(out, value);
@@ -240,8 +243,8 @@ static void on_unset(void *data, const char *name)
     if (strcmp(walk->unset_names.items[i], name) == 0)
       return;
   rig__vec_push(&walk->unset_names, rig__carena_strdup(walk->ctx->tmp, name));
-  rig__compose_warn(walk->ctx, walk->node, "the \"%s\" variable is not set; defaulting to a blank string",
-                    name);
+  rig__compose_warn(walk->ctx, walk->node,
+                    "the \"%s\" variable is not set; defaulting to a blank string", name);
 }
 
 static int copy_tree(tree_walk *walk, const rig__cnode *node, rig__cnode **out, int depth)
@@ -251,7 +254,8 @@ static int copy_tree(tree_walk *walk, const rig__cnode *node, rig__cnode **out, 
     return rig__compose_error(ctx, node, RIG_EPARSE,
                               "the document is too large once its aliases are expanded");
   if (depth > 512)
-    return rig__compose_error(ctx, node, RIG_EPARSE, "the document nests too deeply once its aliases are expanded");
+    return rig__compose_error(ctx, node, RIG_EPARSE,
+                              "the document nests too deeply once its aliases are expanded");
   rig__cnode *copy = rig__cnode_copy(ctx->tmp, node);
   if (node->kind == RIG__CN_SCALAR) {
     if (!strchr(node->text, '$')) {
@@ -261,7 +265,8 @@ static int copy_tree(tree_walk *walk, const rig__cnode *node, rig__cnode **out, 
     char *value = NULL, *message = NULL;
     int changed = 0;
     walk->node = node;
-    int rc = rig__interpolate(&value, &changed, &message, node->text, ctx_lookup, walk, on_unset, walk);
+    int rc =
+        rig__interpolate(&value, &changed, &message, node->text, ctx_lookup, walk, on_unset, walk);
     if (rc != RIG_OK) {
       rc = rig__compose_error(ctx, node, rc, "%s", message ? message : "invalid interpolation");
       free(message);

@@ -46,7 +46,8 @@ static char *dir_of(rig__carena *arena, const char *path)
 }
 
 /* The name a file is shown under: relative to the project folder when inside it. */
-static const char *display_name(rig__carena *arena, const char *abs, const char *project_dir, const char *given)
+static const char *display_name(rig__carena *arena, const char *abs, const char *project_dir,
+                                const char *given)
 {
   size_t len = strlen(project_dir);
   if (strncmp(abs, project_dir, len) == 0 && abs[len] == '/')
@@ -83,8 +84,9 @@ static int valid_project_name(const char *name)
 
 static int invalid_name(const rig__cnode *where, const char *name, const char *source)
 {
-  const char *fmt = "invalid project name \"%s\" (from %s): use lowercase letters, digits, '-' and '_', "
-                    "starting with a letter or a digit";
+  const char *fmt =
+      "invalid project name \"%s\" (from %s): use lowercase letters, digits, '-' and '_', "
+      "starting with a letter or a digit";
   if (where)
     return rig__compose_error_at(where, RIG_EINVAL, fmt, name, source);
   return rig_error_set(RIG_EINVAL, fmt, name, source);
@@ -99,15 +101,16 @@ static int merge_env_file(rig_env *into, const char *path, int required)
     return RIG_OK;
   }
   if (rc != RIG_OK)
-    return rc == RIG_ENOTFOUND ? rig_error_set(RIG_ENOTFOUND, "env file %s: no such file", path) : rc;
+    return rc == RIG_ENOTFOUND ? rig_error_set(RIG_ENOTFOUND, "env file %s: no such file", path)
+                               : rc;
   for (size_t i = 0; i < rig_env_count(parsed); i++)
     rig_env_set(into, rig_env_key(parsed, i), rig_env_value(parsed, i));
   rig_env_free(parsed);
   return RIG_OK;
 }
 
-static int load_dotenv(rig_env **out, rig__carena *arena, const rig_compose_options *opts, const char *cwd,
-                       const char *dir)
+static int load_dotenv(rig_env **out, rig__carena *arena, const rig_compose_options *opts,
+                       const char *cwd, const char *dir)
 {
   rig_env *env = NULL;
   rig_env_new(&env);
@@ -142,9 +145,11 @@ static void split_list(rig__vec *out, rig__carena *arena, const char *text, char
 
 static int discover(rig__vec *files, rig__carena *arena, const char *dir)
 {
-  static const char *const names[] = {"compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"};
+  static const char *const names[] = {"compose.yaml", "compose.yml", "docker-compose.yaml",
+                                      "docker-compose.yml"};
   static const char *const overrides[] = {"compose.override.yaml", "compose.override.yml",
-                                          "docker-compose.override.yaml", "docker-compose.override.yml"};
+                                          "docker-compose.override.yaml",
+                                          "docker-compose.override.yml"};
   for (size_t i = 0; i < 4; i++) {
     char *path = rig__carena_sprintf(arena, "%s/%s", dir, names[i]);
     if (!file_exists(path))
@@ -193,7 +198,8 @@ static int load_file(rig__cnode **out, rig__compose_ctx *ctx, const char *abs, c
   if (!root || rig__cnode_is_null(root))
     return rig_error_set(RIG_EPARSE, "%s: the compose file is empty", shown);
   if (root->kind != RIG__CN_MAP)
-    return rig__compose_error_at(root, RIG_EPARSE, "the top level of a compose file must be a mapping, not %s",
+    return rig__compose_error_at(root, RIG_EPARSE,
+                                 "the top level of a compose file must be a mapping, not %s",
                                  rig__cnode_kind_name(root));
   rig__cnode *interpolated = NULL;
   rc = rig__compose_interpolate_tree(&interpolated, ctx, root);
@@ -226,7 +232,8 @@ static int choose_name(const char **out, rig__compose_ctx *ctx, const rig_compos
   const rig__cnode *name = rig__cnode_get(root, "name");
   if (name && !rig__cnode_is_null(name)) {
     if (name->kind != RIG__CN_SCALAR)
-      return rig__compose_error_at(name, RIG_EPARSE, "name must be a string, not %s", rig__cnode_kind_name(name));
+      return rig__compose_error_at(name, RIG_EPARSE, "name must be a string, not %s",
+                                   rig__cnode_kind_name(name));
     if (!valid_project_name(name->text))
       return invalid_name(name, name->text, "name:");
     *out = rig__carena_strdup(ctx->out, name->text);
@@ -236,8 +243,9 @@ static int choose_name(const char **out, rig__compose_ctx *ctx, const rig_compos
   base = base ? base + 1 : project_dir;
   char *normalized = normalize_project_name(ctx->out, base);
   if (!*normalized)
-    return rig_error_set(RIG_EINVAL,
-                         "cannot derive a project name from the folder \"%s\": give one with -p or name:", base);
+    return rig_error_set(
+        RIG_EINVAL,
+        "cannot derive a project name from the folder \"%s\": give one with -p or name:", base);
   *out = normalized;
   return RIG_OK;
 }
@@ -257,8 +265,8 @@ static rig_env *process_environment(void)
   return env;
 }
 
-static int load(rig_compose_project **out, const rig_compose_options *opts, const rig__compose_memory *memory,
-                size_t memory_count);
+static int load(rig_compose_project **out, const rig_compose_options *opts,
+                const rig__compose_memory *memory, size_t memory_count);
 
 int rig_compose_load(rig_compose_project **out, const rig_compose_options *opts)
 {
@@ -269,12 +277,13 @@ int rig__compose_load_memory(rig_compose_project **out, const rig_compose_option
                              const rig__compose_memory *files, size_t count)
 {
   if (!opts || !opts->files || opts->file_count != count || !opts->project_directory)
-    return rig_error_set(RIG_EINVAL, "rig__compose_load_memory: name the files and the project directory");
+    return rig_error_set(RIG_EINVAL,
+                         "rig__compose_load_memory: name the files and the project directory");
   return load(out, opts, files, count);
 }
 
-static int load(rig_compose_project **out, const rig_compose_options *opts, const rig__compose_memory *memory,
-                size_t memory_count)
+static int load(rig_compose_project **out, const rig_compose_options *opts,
+                const rig__compose_memory *memory, size_t memory_count)
 {
   rig_compose_options defaults = RIG_COMPOSE_OPTIONS_INIT;
   if (!out)
@@ -282,8 +291,9 @@ static int load(rig_compose_project **out, const rig_compose_options *opts, cons
   if (!opts)
     opts = &defaults;
   if (opts->version != RIG_COMPOSE_OPTIONS_VERSION)
-    return rig_error_set(RIG_EINVAL, "rig_compose_load: options version %u is not %d (use RIG_COMPOSE_OPTIONS_INIT)",
-                         opts->version, RIG_COMPOSE_OPTIONS_VERSION);
+    return rig_error_set(
+        RIG_EINVAL, "rig_compose_load: options version %u is not %d (use RIG_COMPOSE_OPTIONS_INIT)",
+        opts->version, RIG_COMPOSE_OPTIONS_VERSION);
 
   project_box *box = rig__calloc(1, sizeof *box);
   rig_compose_project *project = &box->project;
@@ -352,7 +362,8 @@ static int load(rig_compose_project **out, const rig_compose_options *opts, cons
   for (size_t i = 0; i < files.count; i++) {
     const char *abs = files.items[i];
     config_files[i] = rig__carena_strdup(ctx.out, abs);
-    const char *shown = display_name(ctx.out, abs, project_dir, i < given.count ? given.items[i] : abs);
+    const char *shown =
+        display_name(ctx.out, abs, project_dir, i < given.count ? given.items[i] : abs);
     rig__cnode *root = NULL;
     if ((rc = load_file(&root, &ctx, abs, shown, i < memory_count ? &memory[i] : NULL)) != RIG_OK)
       goto cleanup;
@@ -405,7 +416,8 @@ void rig_compose_project_free(rig_compose_project *project)
   free(box);
 }
 
-const rig_compose_service *rig_compose_find_service(const rig_compose_project *project, const char *name)
+const rig_compose_service *rig_compose_find_service(const rig_compose_project *project,
+                                                    const char *name)
 {
   if (!project || !name)
     return NULL;
@@ -415,7 +427,8 @@ const rig_compose_service *rig_compose_find_service(const rig_compose_project *p
   return NULL;
 }
 
-const rig_compose_network *rig_compose_find_network(const rig_compose_project *project, const char *key)
+const rig_compose_network *rig_compose_find_network(const rig_compose_project *project,
+                                                    const char *key)
 {
   if (!project || !key)
     return NULL;
@@ -425,7 +438,8 @@ const rig_compose_network *rig_compose_find_network(const rig_compose_project *p
   return NULL;
 }
 
-const rig_compose_volume *rig_compose_find_volume(const rig_compose_project *project, const char *key)
+const rig_compose_volume *rig_compose_find_volume(const rig_compose_project *project,
+                                                  const char *key)
 {
   if (!project || !key)
     return NULL;
@@ -445,7 +459,8 @@ const rig_compose_value *rig_compose_value_get(const rig_compose_value *map, con
   return NULL;
 }
 
-const rig_compose_value *rig_compose_service_extension(const rig_compose_service *service, const char *name)
+const rig_compose_value *rig_compose_service_extension(const rig_compose_service *service,
+                                                       const char *name)
 {
   return service ? rig_compose_value_get(service->extensions, name) : NULL;
 }

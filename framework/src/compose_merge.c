@@ -32,7 +32,8 @@ static int path_is(const path *p, const char *pattern)
       return 0;
     const char *dot = strchr(s, '.');
     size_t len = dot ? (size_t)(dot - s) : strlen(s);
-    if (!(len == 1 && s[0] == '*') && (strlen(p->segments[i]) != len || strncmp(p->segments[i], s, len) != 0))
+    if (!(len == 1 && s[0] == '*') &&
+        (strlen(p->segments[i]) != len || strncmp(p->segments[i], s, len) != 0))
       return 0;
     i++;
     s += len;
@@ -44,7 +45,8 @@ static int path_is(const path *p, const char *pattern)
 
 /* ---- normalization ---- */
 
-static rig__cnode *synth_scalar(rig__compose_ctx *ctx, const char *text, size_t len, const rig__cnode *pos)
+static rig__cnode *synth_scalar(rig__compose_ctx *ctx, const char *text, size_t len,
+                                const rig__cnode *pos)
 {
   rig__cnode *node = rig__cnode_new(ctx->tmp, RIG__CN_SCALAR, pos);
   node->text = rig__carena_strndup(ctx->tmp, text, len);
@@ -60,7 +62,8 @@ static rig__cnode *synth_null(rig__compose_ctx *ctx, const rig__cnode *pos)
 }
 
 /* "KEY=VALUE" items become KEY: VALUE; a bare "KEY" becomes KEY: null (or "" for labels). */
-static int list_to_map(rig__compose_ctx *ctx, rig__cnode **slot, const char *what, char sep, int bare_is_null)
+static int list_to_map(rig__compose_ctx *ctx, rig__cnode **slot, const char *what, char sep,
+                       int bare_is_null)
 {
   rig__cnode *list = *slot;
   if (list->kind != RIG__CN_SEQ)
@@ -70,8 +73,9 @@ static int list_to_map(rig__compose_ctx *ctx, rig__cnode **slot, const char *wha
   for (size_t i = 0; i < list->count; i++) {
     rig__cnode *item = list->items[i];
     if (item->kind != RIG__CN_SCALAR || rig__cnode_is_null(item))
-      return rig__compose_error(ctx, item, RIG_EPARSE, "%s entries must be strings like KEY=VALUE, not %s",
-                                what, rig__cnode_kind_name(item));
+      return rig__compose_error(ctx, item, RIG_EPARSE,
+                                "%s entries must be strings like KEY=VALUE, not %s", what,
+                                rig__cnode_kind_name(item));
     const char *text = item->text;
     /* extra_hosts: "host=ip" (which allows IPv6 addresses) or the older "host:ip" */
     const char *eq = sep == ':' && strchr(text, '=') ? strchr(text, '=') : strchr(text, sep);
@@ -113,7 +117,8 @@ static int depends_list_to_map(rig__compose_ctx *ctx, rig__cnode **slot)
   for (size_t i = 0; i < list->count; i++) {
     rig__cnode *item = list->items[i];
     if (item->kind != RIG__CN_SCALAR || rig__cnode_is_null(item))
-      return rig__compose_error(ctx, item, RIG_EPARSE, "depends_on entries must be service names, not %s",
+      return rig__compose_error(ctx, item, RIG_EPARSE,
+                                "depends_on entries must be service names, not %s",
                                 rig__cnode_kind_name(item));
     rig__cnode *entry = rig__cnode_new(ctx->tmp, RIG__CN_MAP, item);
     rig__cnode *cond = synth_scalar(ctx, "service_started", 15, item);
@@ -139,7 +144,8 @@ static int networks_list_to_map(rig__compose_ctx *ctx, rig__cnode **slot)
   for (size_t i = 0; i < list->count; i++) {
     rig__cnode *item = list->items[i];
     if (item->kind != RIG__CN_SCALAR || rig__cnode_is_null(item))
-      return rig__compose_error(ctx, item, RIG_EPARSE, "networks entries must be network names, not %s",
+      return rig__compose_error(ctx, item, RIG_EPARSE,
+                                "networks entries must be network names, not %s",
                                 rig__cnode_kind_name(item));
     if (rig__cnode_index(map, item->text) < 0)
       rig__cnode_append(ctx->tmp, map, item, synth_null(ctx, item));
@@ -186,8 +192,8 @@ int rig__compose_normalize(rig__compose_ctx *ctx, rig__cnode *root)
         rc = depends_list_to_map(ctx, slot);
       else if (strcmp(key, "networks") == 0)
         rc = networks_list_to_map(ctx, slot);
-      else if (strcmp(key, "env_file") == 0 || strcmp(key, "dns") == 0 || strcmp(key, "dns_search") == 0 ||
-               strcmp(key, "tmpfs") == 0)
+      else if (strcmp(key, "env_file") == 0 || strcmp(key, "dns") == 0 ||
+               strcmp(key, "dns_search") == 0 || strcmp(key, "tmpfs") == 0)
         scalar_to_list(ctx, slot);
       rig__compose_path_pop(ctx, key_mark);
     }
@@ -243,9 +249,10 @@ static char *index_port(rig__compose_ctx *ctx, const rig__cnode *item)
     const rig__cnode *published = rig__cnode_get(item, "published");
     const rig__cnode *target = rig__cnode_get(item, "target");
     const rig__cnode *protocol = rig__cnode_get(item, "protocol");
-    return rig__carena_sprintf(ctx->tmp, "%s:%s:%s/%s", ip && !rig__cnode_is_null(ip) ? ip->text : "",
-                              published && !rig__cnode_is_null(published) ? published->text : "",
-                              target ? target->text : "", protocol ? protocol->text : "tcp");
+    return rig__carena_sprintf(ctx->tmp, "%s:%s:%s/%s",
+                               ip && !rig__cnode_is_null(ip) ? ip->text : "",
+                               published && !rig__cnode_is_null(published) ? published->text : "",
+                               target ? target->text : "", protocol ? protocol->text : "tcp");
   }
   if (item->kind != RIG__CN_SCALAR)
     return NULL;
@@ -256,11 +263,12 @@ static char *index_port(rig__compose_ctx *ctx, const rig__cnode *item)
   if (rig__parse_port_short(&specs, &count, item->text, &message) == RIG_OK && count == 1) {
     char published[32] = "";
     if (specs[0].published_start && specs[0].published_end != specs[0].published_start)
-      snprintf(published, sizeof published, "%d-%d", specs[0].published_start, specs[0].published_end);
+      snprintf(published, sizeof published, "%d-%d", specs[0].published_start,
+               specs[0].published_end);
     else if (specs[0].published_start)
       snprintf(published, sizeof published, "%d", specs[0].published_start);
-    key = rig__carena_sprintf(ctx->tmp, "%s:%s:%d/%s", specs[0].host_ip ? specs[0].host_ip : "", published,
-                             specs[0].target, specs[0].protocol);
+    key = rig__carena_sprintf(ctx->tmp, "%s:%s:%d/%s", specs[0].host_ip ? specs[0].host_ip : "",
+                              published, specs[0].target, specs[0].protocol);
   } else {
     key = rig__carena_strdup(ctx->tmp, item->text);
   }
@@ -283,11 +291,16 @@ static indexer_fn indexer_for(const path *p)
     return index_volume;
   if (path_is(p, "services.*.env_file"))
     return index_env_file;
-  static const char *const by_text[] = {
-      "services.*.expose",   "services.*.dns",     "services.*.dns_search",
-      "services.*.cap_add",  "services.*.cap_drop", "services.*.security_opt",
-      "services.*.profiles", "services.*.tmpfs",    "services.*.networks.*.aliases",
-      NULL};
+  static const char *const by_text[] = {"services.*.expose",
+                                        "services.*.dns",
+                                        "services.*.dns_search",
+                                        "services.*.cap_add",
+                                        "services.*.cap_drop",
+                                        "services.*.security_opt",
+                                        "services.*.profiles",
+                                        "services.*.tmpfs",
+                                        "services.*.networks.*.aliases",
+                                        NULL};
   for (const char *const *pattern = by_text; *pattern; pattern++)
     if (path_is(p, *pattern))
       return index_text;
@@ -300,7 +313,8 @@ static int replaces(const path *p)
          path_is(p, "services.*.healthcheck.test");
 }
 
-static rig__cnode *merge_seq(rig__compose_ctx *ctx, const path *p, rig__cnode *base, rig__cnode *over)
+static rig__cnode *merge_seq(rig__compose_ctx *ctx, const path *p, rig__cnode *base,
+                             rig__cnode *over)
 {
   rig__cnode *result = rig__cnode_new(ctx->tmp, RIG__CN_SEQ, base);
   indexer_fn indexer = indexer_for(p);
@@ -327,9 +341,11 @@ static rig__cnode *merge_seq(rig__compose_ctx *ctx, const path *p, rig__cnode *b
   return result;
 }
 
-static int merge_node(rig__compose_ctx *ctx, path *p, rig__cnode *base, rig__cnode *over, rig__cnode **out);
+static int merge_node(rig__compose_ctx *ctx, path *p, rig__cnode *base, rig__cnode *over,
+                      rig__cnode **out);
 
-static int merge_map(rig__compose_ctx *ctx, path *p, rig__cnode *base, rig__cnode *over, rig__cnode **out)
+static int merge_map(rig__compose_ctx *ctx, path *p, rig__cnode *base, rig__cnode *over,
+                     rig__cnode **out)
 {
   rig__cnode *result = rig__cnode_copy(ctx->tmp, base);
   for (size_t i = 0; i < over->count; i++) {
@@ -338,7 +354,8 @@ static int merge_map(rig__compose_ctx *ctx, path *p, rig__cnode *base, rig__cnod
     long at = rig__cnode_index(result, key->text);
     if (value->tag == RIG__TAG_RESET) {
       if (at >= 0) {
-        memmove(result->keys + at, result->keys + at + 1, (result->count - (size_t)at - 1) * sizeof *result->keys);
+        memmove(result->keys + at, result->keys + at + 1,
+                (result->count - (size_t)at - 1) * sizeof *result->keys);
         memmove(result->values + at, result->values + at + 1,
                 (result->count - (size_t)at - 1) * sizeof *result->values);
         result->count--;
@@ -363,7 +380,8 @@ static int merge_map(rig__compose_ctx *ctx, path *p, rig__cnode *base, rig__cnod
   return RIG_OK;
 }
 
-static int merge_node(rig__compose_ctx *ctx, path *p, rig__cnode *base, rig__cnode *over, rig__cnode **out)
+static int merge_node(rig__compose_ctx *ctx, path *p, rig__cnode *base, rig__cnode *over,
+                      rig__cnode **out)
 {
   if (over->tag == RIG__TAG_OVERRIDE) {
     *out = over;
@@ -402,7 +420,8 @@ static void strip_resets(rig__cnode *node, int depth)
   node->count = w;
 }
 
-int rig__compose_merge(rig__cnode **out, rig__compose_ctx *ctx, rig__cnode *base, rig__cnode *override)
+int rig__compose_merge(rig__cnode **out, rig__compose_ctx *ctx, rig__cnode *base,
+                       rig__cnode *override)
 {
   path p;
   p.depth = 0;

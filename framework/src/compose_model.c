@@ -15,7 +15,8 @@
 int rig__compose_expect_scalar(rig__compose_ctx *ctx, const rig__cnode *node, const char **out)
 {
   if (node->kind != RIG__CN_SCALAR)
-    return rig__compose_error(ctx, node, RIG_EPARSE, "must be a string, not %s", rig__cnode_kind_name(node));
+    return rig__compose_error(ctx, node, RIG_EPARSE, "must be a string, not %s",
+                              rig__cnode_kind_name(node));
   *out = node->text;
   return RIG_OK;
 }
@@ -36,14 +37,16 @@ int rig__compose_expect_string(rig__compose_ctx *ctx, const rig__cnode *node, co
 int rig__compose_expect_map(rig__compose_ctx *ctx, const rig__cnode *node)
 {
   if (node->kind != RIG__CN_MAP)
-    return rig__compose_error(ctx, node, RIG_EPARSE, "must be a mapping, not %s", rig__cnode_kind_name(node));
+    return rig__compose_error(ctx, node, RIG_EPARSE, "must be a mapping, not %s",
+                              rig__cnode_kind_name(node));
   return RIG_OK;
 }
 
 int rig__compose_expect_seq(rig__compose_ctx *ctx, const rig__cnode *node)
 {
   if (node->kind != RIG__CN_SEQ)
-    return rig__compose_error(ctx, node, RIG_EPARSE, "must be a list, not %s", rig__cnode_kind_name(node));
+    return rig__compose_error(ctx, node, RIG_EPARSE, "must be a list, not %s",
+                              rig__cnode_kind_name(node));
   return RIG_OK;
 }
 
@@ -53,8 +56,8 @@ int rig__compose_get_bool(rig__compose_ctx *ctx, const rig__cnode *node, int *ou
   if (node->kind != RIG__CN_SCALAR || rig_parse_bool(&value, node->text) != RIG_OK) {
     rig_error_clear();
     if (node->kind == RIG__CN_SCALAR)
-      return rig__compose_error(ctx, node, RIG_EPARSE, "must be a boolean (true or false), not \"%s\"",
-                                node->text);
+      return rig__compose_error(ctx, node, RIG_EPARSE,
+                                "must be a boolean (true or false), not \"%s\"", node->text);
     return rig__compose_error(ctx, node, RIG_EPARSE, "must be a boolean (true or false), not %s",
                               rig__cnode_kind_name(node));
   }
@@ -68,8 +71,10 @@ int rig__compose_get_int(rig__compose_ctx *ctx, const rig__cnode *node, int64_t 
   if (node->kind != RIG__CN_SCALAR || rig_parse_int(&value, node->text) != RIG_OK) {
     rig_error_clear();
     if (node->kind == RIG__CN_SCALAR)
-      return rig__compose_error(ctx, node, RIG_EPARSE, "must be an integer, not \"%s\"", node->text);
-    return rig__compose_error(ctx, node, RIG_EPARSE, "must be an integer, not %s", rig__cnode_kind_name(node));
+      return rig__compose_error(ctx, node, RIG_EPARSE, "must be an integer, not \"%s\"",
+                                node->text);
+    return rig__compose_error(ctx, node, RIG_EPARSE, "must be an integer, not %s",
+                              rig__cnode_kind_name(node));
   }
   *out = value;
   return RIG_OK;
@@ -78,12 +83,15 @@ int rig__compose_get_int(rig__compose_ctx *ctx, const rig__cnode *node, int64_t 
 int rig__compose_get_duration(rig__compose_ctx *ctx, const rig__cnode *node, int64_t *out_ns)
 {
   int64_t value = 0;
-  if (node->kind != RIG__CN_SCALAR || rig_duration_parse_ns(&value, node->text) != RIG_OK || value < 0) {
+  if (node->kind != RIG__CN_SCALAR || rig_duration_parse_ns(&value, node->text) != RIG_OK ||
+      value < 0) {
     rig_error_clear();
     if (node->kind == RIG__CN_SCALAR)
-      return rig__compose_error(ctx, node, RIG_EPARSE, "invalid duration \"%s\" (examples: 250ms, 10s, 1m30s)",
+      return rig__compose_error(ctx, node, RIG_EPARSE,
+                                "invalid duration \"%s\" (examples: 250ms, 10s, 1m30s)",
                                 node->text);
-    return rig__compose_error(ctx, node, RIG_EPARSE, "must be a duration, not %s", rig__cnode_kind_name(node));
+    return rig__compose_error(ctx, node, RIG_EPARSE, "must be a duration, not %s",
+                              rig__cnode_kind_name(node));
   }
   *out_ns = value;
   return RIG_OK;
@@ -93,9 +101,10 @@ int rig__compose_get_bytes(rig__compose_ctx *ctx, const rig__cnode *node, int64_
 {
   if (node->kind != RIG__CN_SCALAR || rig__parse_bytes(out, node->text) != RIG_OK) {
     if (node->kind == RIG__CN_SCALAR)
-      return rig__compose_error(ctx, node, RIG_EPARSE, "invalid size \"%s\" (examples: 1024, 64m, 1g)",
-                                node->text);
-    return rig__compose_error(ctx, node, RIG_EPARSE, "must be a size, not %s", rig__cnode_kind_name(node));
+      return rig__compose_error(ctx, node, RIG_EPARSE,
+                                "invalid size \"%s\" (examples: 1024, 64m, 1g)", node->text);
+    return rig__compose_error(ctx, node, RIG_EPARSE, "must be a size, not %s",
+                              rig__cnode_kind_name(node));
   }
   return RIG_OK;
 }
@@ -116,7 +125,8 @@ int rig__compose_get_strings(rig__compose_ctx *ctx, const rig__cnode *node, int 
       if (item->kind != RIG__CN_SCALAR) {
         rig__vec_dispose(&vec);
         size_t mark = rig__compose_path_push_index(ctx, i);
-        int rc = rig__compose_error(ctx, item, RIG_EPARSE, "must be a string, not %s", rig__cnode_kind_name(item));
+        int rc = rig__compose_error(ctx, item, RIG_EPARSE, "must be a string, not %s",
+                                    rig__cnode_kind_name(item));
         rig__compose_path_pop(ctx, mark);
         return rc;
       }
@@ -131,8 +141,8 @@ int rig__compose_get_strings(rig__compose_ctx *ctx, const rig__cnode *node, int 
   return RIG_OK;
 }
 
-int rig__compose_get_kv(rig__compose_ctx *ctx, const rig__cnode *node, int allow_null, const rig_compose_kv **out,
-                        size_t *out_count)
+int rig__compose_get_kv(rig__compose_ctx *ctx, const rig__cnode *node, int allow_null,
+                        const rig_compose_kv **out, size_t *out_count)
 {
   *out = NULL;
   *out_count = 0;
@@ -149,7 +159,8 @@ int rig__compose_get_kv(rig__compose_ctx *ctx, const rig__cnode *node, int allow
       kv[i].value = allow_null ? NULL : "";
     } else if (value->kind != RIG__CN_SCALAR) {
       size_t mark = rig__compose_path_push(ctx, node->keys[i]->text);
-      rc = rig__compose_error(ctx, value, RIG_EPARSE, "must be a string, not %s", rig__cnode_kind_name(value));
+      rc = rig__compose_error(ctx, value, RIG_EPARSE, "must be a string, not %s",
+                              rig__cnode_kind_name(value));
       rig__compose_path_pop(ctx, mark);
       return rc;
     } else {
@@ -193,8 +204,8 @@ int rig__compose_check_keys(rig__compose_ctx *ctx, const rig__cnode *map, const 
     if (!suggestion)
       suggestion = rig__did_you_mean(name, unsupported);
     if (suggestion)
-      return rig__compose_error(ctx, key, RIG_EPARSE, "unknown key \"%s\" (did you mean \"%s\"?)", name,
-                                suggestion);
+      return rig__compose_error(ctx, key, RIG_EPARSE, "unknown key \"%s\" (did you mean \"%s\"?)",
+                                name, suggestion);
     return rig__compose_error(ctx, key, RIG_EPARSE, "unknown key \"%s\"", name);
   }
   return RIG_OK;
@@ -295,7 +306,9 @@ int rig__compose_value(rig__compose_ctx *ctx, const rig__cnode *node, rig_compos
       out->type = RIG_COMPOSE_VALUE_BOOL;
     } else if (is_int_text(t)) {
       const char *digits = t + (*t == '-' || *t == '+');
-      int base = digits[0] == '0' && digits[1] == 'x' ? 16 : digits[0] == '0' && digits[1] == 'o' ? 8 : 10;
+      int base = digits[0] == '0' && digits[1] == 'x'   ? 16
+                 : digits[0] == '0' && digits[1] == 'o' ? 8
+                                                        : 10;
       long long v = strtoll(base == 10 ? digits : digits + 2, NULL, base);
       if (*t == '-')
         v = -v;
@@ -320,7 +333,8 @@ int rig__compose_value(rig__compose_ctx *ctx, const rig__cnode *node, rig_compos
   for (size_t i = 0; i < node->count; i++) {
     if (--ctx->node_budget < 0)
       return rig__compose_error(ctx, node, RIG_EPARSE, "the document is too large");
-    int rc = rig__compose_value(ctx, node->kind == RIG__CN_MAP ? node->values[i] : node->items[i], &items[i]);
+    int rc = rig__compose_value(ctx, node->kind == RIG__CN_MAP ? node->values[i] : node->items[i],
+                                &items[i]);
     if (rc != RIG_OK)
       return rc;
     if (keys)
@@ -331,7 +345,8 @@ int rig__compose_value(rig__compose_ctx *ctx, const rig__cnode *node, rig_compos
   return RIG_OK;
 }
 
-int rig__compose_extensions(rig__compose_ctx *ctx, const rig__cnode *map, const rig_compose_value **out)
+int rig__compose_extensions(rig__compose_ctx *ctx, const rig__cnode *map,
+                            const rig_compose_value **out)
 {
   rig_compose_value *value = rig__carena_alloc(ctx->out, sizeof *value);
   value->type = RIG_COMPOSE_VALUE_MAP;

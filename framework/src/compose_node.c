@@ -119,7 +119,8 @@ int rig__cnode_is_null(const rig__cnode *node)
   if (!node)
     return 1;
   /* an interpolated value is a string even when it came out empty ("${EMPTY}") */
-  if (node->kind != RIG__CN_SCALAR || !node->plain || node->interpolated || node->tag == RIG__TAG_STR)
+  if (node->kind != RIG__CN_SCALAR || !node->plain || node->interpolated ||
+      node->tag == RIG__TAG_STR)
     return 0;
   const char *t = node->text;
   return t[0] == '\0' || strcmp(t, "~") == 0 || strcmp(t, "null") == 0 || strcmp(t, "Null") == 0 ||
@@ -257,7 +258,8 @@ static int verror(const rig__cnode *node, const char *path, int code, const char
   return code;
 }
 
-int rig__compose_error(rig__compose_ctx *ctx, const rig__cnode *node, int code, const char *fmt, ...)
+int rig__compose_error(rig__compose_ctx *ctx, const rig__cnode *node, int code, const char *fmt,
+                       ...)
 {
   va_list ap;
   va_start(ap, fmt);
@@ -281,9 +283,9 @@ void rig__compose_warn(rig__compose_ctx *ctx, const rig__cnode *node, const char
   va_start(ap, fmt);
   char *msg = rig__vsprintf(fmt, ap);
   va_end(ap);
-  char *text = node && node->file
-                   ? rig__carena_sprintf(ctx->out, "%s:%d:%d: %s", node->file, node->line, node->col, msg)
-                   : rig__carena_strdup(ctx->out, msg);
+  char *text = node && node->file ? rig__carena_sprintf(ctx->out, "%s:%d:%d: %s", node->file,
+                                                        node->line, node->col, msg)
+                                  : rig__carena_strdup(ctx->out, msg);
   free(msg);
   for (size_t i = 0; i < ctx->warnings.count; i++)
     if (strcmp(ctx->warnings.items[i], text) == 0)

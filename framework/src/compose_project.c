@@ -26,7 +26,8 @@ static int valid_service_name(const char *name)
 
 /* ---- networks and volumes ---- */
 
-static int read_external(rig__compose_ctx *ctx, const rig__cnode *v, int *external, const char **legacy_name)
+static int read_external(rig__compose_ctx *ctx, const rig__cnode *v, int *external,
+                         const char **legacy_name)
 {
   if (v->kind == RIG__CN_MAP) {
     /* the legacy form `external: {name: x}` */
@@ -36,8 +37,9 @@ static int read_external(rig__compose_ctx *ctx, const rig__cnode *v, int *extern
     if (rc == RIG_OK && name)
       rc = rig__compose_expect_string(ctx, name, legacy_name);
     *external = 1;
-    rig__compose_warn(ctx, v, "%s: `external: {name: ...}` is deprecated; write `external: true` and `name:`",
-                      rig__compose_path(ctx));
+    rig__compose_warn(
+        ctx, v, "%s: `external: {name: ...}` is deprecated; write `external: true` and `name:`",
+        rig__compose_path(ctx));
     return rc;
   }
   return rig__compose_get_bool(ctx, v, external);
@@ -61,7 +63,8 @@ static int read_ipam(rig__compose_ctx *ctx, const rig__cnode *v, rig_compose_net
   }
   if (rc == RIG_OK && rig__cnode_get(v, "options")) {
     size_t mark = rig__compose_path_push(ctx, "options");
-    rc = rig__compose_error(ctx, rig__cnode_get(v, "options"), RIG_EUNSUPPORTED, "not supported by stackrig yet");
+    rc = rig__compose_error(ctx, rig__cnode_get(v, "options"), RIG_EUNSUPPORTED,
+                            "not supported by stackrig yet");
     rig__compose_path_pop(ctx, mark);
   }
   const rig__cnode *config = rig__cnode_get(v, "config");
@@ -96,10 +99,10 @@ static int read_ipam(rig__compose_ctx *ctx, const rig__cnode *v, rig_compose_net
 }
 
 /* The keys networks and volumes share. */
-static int read_resource_common(rig__compose_ctx *ctx, const rig__cnode *v, const char *key, const char **name,
-                                int *external, const char **driver, const rig_compose_kv **driver_opts,
-                                size_t *driver_opt_count, const rig_compose_kv **labels, size_t *label_count,
-                                int *handled)
+static int read_resource_common(rig__compose_ctx *ctx, const rig__cnode *v, const char *key,
+                                const char **name, int *external, const char **driver,
+                                const rig_compose_kv **driver_opts, size_t *driver_opt_count,
+                                const rig_compose_kv **labels, size_t *label_count, int *handled)
 {
   *handled = 1;
   if (strcmp(key, "name") == 0)
@@ -125,7 +128,8 @@ static int read_resource_common(rig__compose_ctx *ctx, const rig__cnode *v, cons
         if (rc != RIG_OK)
           return rc;
         const char *eq = strchr(text, '=');
-        kv[i].key = eq ? rig__carena_strndup(ctx->out, text, (size_t)(eq - text)) : rig__carena_strdup(ctx->out, text);
+        kv[i].key = eq ? rig__carena_strndup(ctx->out, text, (size_t)(eq - text))
+                       : rig__carena_strdup(ctx->out, text);
         kv[i].value = eq ? rig__carena_strdup(ctx->out, eq + 1) : "";
       }
       rig__vec_dispose(&pairs);
@@ -148,16 +152,17 @@ static int check_external_conflicts(rig__compose_ctx *ctx, const rig__cnode *v, 
     for (const char *const *a = allowed; *a && !ok; a++)
       ok = strcmp(*a, key) == 0;
     if (!ok)
-      return rig__compose_error(ctx, v->keys[i], RIG_EPARSE, "an external %s cannot also set %s", what, key);
+      return rig__compose_error(ctx, v->keys[i], RIG_EPARSE, "an external %s cannot also set %s",
+                                what, key);
   }
   return RIG_OK;
 }
 
-static int read_network(rig__compose_ctx *ctx, const char *project, const char *key, const rig__cnode *v,
-                        rig_compose_network *net)
+static int read_network(rig__compose_ctx *ctx, const char *project, const char *key,
+                        const rig__cnode *v, rig_compose_network *net)
 {
-  static const char *const known[] = {"name",     "external",   "driver",      "driver_opts", "labels",
-                                      "ipam",     "internal",   "attachable",  "enable_ipv6", NULL};
+  static const char *const known[] = {"name", "external", "driver",     "driver_opts", "labels",
+                                      "ipam", "internal", "attachable", "enable_ipv6", NULL};
   static const char *const unsupported[] = {"enable_ipv4", NULL};
   net->key = rig__carena_strdup(ctx->out, key);
   net->enable_ipv6 = RIG_COMPOSE_UNSET;
@@ -171,8 +176,9 @@ static int read_network(rig__compose_ctx *ctx, const char *project, const char *
       const rig__cnode *value = v->values[i];
       size_t mark = rig__compose_path_push(ctx, k);
       int handled = 0;
-      rc = read_resource_common(ctx, value, k, &net->name, &net->external, &net->driver, &net->driver_opts,
-                                &net->driver_opt_count, &net->labels, &net->label_count, &handled);
+      rc = read_resource_common(ctx, value, k, &net->name, &net->external, &net->driver,
+                                &net->driver_opts, &net->driver_opt_count, &net->labels,
+                                &net->label_count, &handled);
       if (rc == RIG_OK && !handled) {
         if (strcmp(k, "ipam") == 0) {
           rc = read_ipam(ctx, value, net);
@@ -200,8 +206,8 @@ static int read_network(rig__compose_ctx *ctx, const char *project, const char *
   return rc;
 }
 
-static int read_volume(rig__compose_ctx *ctx, const char *project, const char *key, const rig__cnode *v,
-                       rig_compose_volume *vol)
+static int read_volume(rig__compose_ctx *ctx, const char *project, const char *key,
+                       const rig__cnode *v, rig_compose_volume *vol)
 {
   static const char *const known[] = {"name", "external", "driver", "driver_opts", "labels", NULL};
   vol->key = rig__carena_strdup(ctx->out, key);
@@ -213,9 +219,9 @@ static int read_volume(rig__compose_ctx *ctx, const char *project, const char *k
     for (size_t i = 0; rc == RIG_OK && i < v->count; i++) {
       size_t mark = rig__compose_path_push(ctx, v->keys[i]->text);
       int handled = 0;
-      rc = read_resource_common(ctx, v->values[i], v->keys[i]->text, &vol->name, &vol->external, &vol->driver,
-                                &vol->driver_opts, &vol->driver_opt_count, &vol->labels, &vol->label_count,
-                                &handled);
+      rc = read_resource_common(ctx, v->values[i], v->keys[i]->text, &vol->name, &vol->external,
+                                &vol->driver, &vol->driver_opts, &vol->driver_opt_count,
+                                &vol->labels, &vol->label_count, &handled);
       rig__compose_path_pop(ctx, mark);
     }
     if (rc == RIG_OK && vol->external)
@@ -287,8 +293,8 @@ static int find_cycle(rig__compose_ctx *ctx, service_entry *entries, size_t coun
       rig__compose_path_push(ctx, "services");
       rig__compose_path_push(ctx, e->svc.name);
       rig__compose_path_push(ctx, "depends_on");
-      int rc = rig__compose_error(ctx, dependency_node(e, dep->svc.name), RIG_EINVAL, "dependency cycle: %s",
-                                  cycle.data);
+      int rc = rig__compose_error(ctx, dependency_node(e, dep->svc.name), RIG_EINVAL,
+                                  "dependency cycle: %s", cycle.data);
       rig__buf_dispose(&ctx->path);
       ctx->path = path;
       rig__buf_dispose(&cycle);
@@ -328,12 +334,14 @@ static int check_references(rig__compose_ctx *ctx, service_entry *entries, size_
                                 suggestion ? " (did you mean \"" : "", suggestion ? suggestion : "",
                                 suggestion ? "\"?)" : "");
       } else if (dep == e) {
-        rc = rig__compose_error(ctx, dependency_node(e, target), RIG_EINVAL, "a service cannot depend on itself");
-      } else if (!dep->enabled && deps[d].required) {
         rc = rig__compose_error(ctx, dependency_node(e, target), RIG_EINVAL,
-                                "depends on \"%s\", which no active profile enables (activate one of its "
-                                "profiles with --profile)",
-                                target);
+                                "a service cannot depend on itself");
+      } else if (!dep->enabled && deps[d].required) {
+        rc = rig__compose_error(
+            ctx, dependency_node(e, target), RIG_EINVAL,
+            "depends on \"%s\", which no active profile enables (activate one of its "
+            "profiles with --profile)",
+            target);
       }
       rig__compose_path_pop(ctx, dmark);
       if (rc != RIG_OK) {
@@ -341,9 +349,10 @@ static int check_references(rig__compose_ctx *ctx, service_entry *entries, size_
         return rc;
       }
       if (!dep->enabled) {
-        rig__compose_warn(ctx, dependency_node(e, target),
-                          "service \"%s\": optional dependency \"%s\" is disabled by its profiles; ignored",
-                          svc->name, target);
+        rig__compose_warn(
+            ctx, dependency_node(e, target),
+            "service \"%s\": optional dependency \"%s\" is disabled by its profiles; ignored",
+            svc->name, target);
         continue;
       }
       deps[kept++] = deps[d];
@@ -385,20 +394,24 @@ static int check_resources(rig__compose_ctx *ctx, service_entry *e, rig_compose_
     const rig__cnode *nets = rig__cnode_get(e->node, "networks");
     long at = rig__cnode_index(nets, net);
     size_t nmark = rig__compose_path_push(ctx, "networks");
-    rc = rig__compose_error(ctx, at >= 0 ? nets->keys[at] : e->key, RIG_EINVAL,
-                            "network \"%s\" is not declared under the top-level networks: key", net);
+    rc =
+        rig__compose_error(ctx, at >= 0 ? nets->keys[at] : e->key, RIG_EINVAL,
+                           "network \"%s\" is not declared under the top-level networks: key", net);
     rig__compose_path_pop(ctx, nmark);
   }
   for (size_t i = 0; rc == RIG_OK && i < svc->volume_count; i++) {
     const rig_compose_mount *m = &svc->volumes[i];
-    if (m->type != RIG_COMPOSE_MOUNT_VOLUME || !m->source || rig_compose_find_volume(project, m->source))
+    if (m->type != RIG_COMPOSE_MOUNT_VOLUME || !m->source ||
+        rig_compose_find_volume(project, m->source))
       continue;
     const rig__cnode *vols = rig__cnode_get(e->node, "volumes");
-    const rig__cnode *where = vols && vols->kind == RIG__CN_SEQ && i < vols->count ? vols->items[i] : e->key;
+    const rig__cnode *where =
+        vols && vols->kind == RIG__CN_SEQ && i < vols->count ? vols->items[i] : e->key;
     size_t vmark = rig__compose_path_push(ctx, "volumes");
     size_t imark = rig__compose_path_push_index(ctx, i);
     rc = rig__compose_error(ctx, where, RIG_EINVAL,
-                            "named volume \"%s\" is not declared under the top-level volumes: key", m->source);
+                            "named volume \"%s\" is not declared under the top-level volumes: key",
+                            m->source);
     rig__compose_path_pop(ctx, imark);
     rig__compose_path_pop(ctx, vmark);
   }
@@ -421,10 +434,12 @@ static int cmp_volume(const void *a, const void *b)
   return strcmp(((const rig_compose_volume *)a)->key, ((const rig_compose_volume *)b)->key);
 }
 
-int rig__compose_build_project(rig__compose_ctx *ctx, const rig__cnode *root, rig_compose_project *project)
+int rig__compose_build_project(rig__compose_ctx *ctx, const rig__cnode *root,
+                               rig_compose_project *project)
 {
   if (root->kind != RIG__CN_MAP)
-    return rig__compose_error_at(root, RIG_EPARSE, "the top level of a compose file must be a mapping, not %s",
+    return rig__compose_error_at(root, RIG_EPARSE,
+                                 "the top level of a compose file must be a mapping, not %s",
                                  rig__cnode_kind_name(root));
   int rc = rig__compose_check_keys(ctx, root, top_keys, top_unsupported);
   if (rc != RIG_OK)
@@ -434,9 +449,11 @@ int rig__compose_build_project(rig__compose_ctx *ctx, const rig__cnode *root, ri
     rig__compose_warn(ctx, root->keys[version_at],
                       "the top-level `version` key is obsolete and ignored; remove it");
   const rig__cnode *services = rig__cnode_get(root, "services");
-  if (!services || rig__cnode_is_null(services) || (services->kind == RIG__CN_MAP && services->count == 0))
-    return rig__compose_error_at(services ? services : root, RIG_EINVAL,
-                                 "no services defined (add a services: mapping with at least one service)");
+  if (!services || rig__cnode_is_null(services) ||
+      (services->kind == RIG__CN_MAP && services->count == 0))
+    return rig__compose_error_at(
+        services ? services : root, RIG_EINVAL,
+        "no services defined (add a services: mapping with at least one service)");
   size_t mark = rig__compose_path_push(ctx, "services");
   rc = rig__compose_expect_map(ctx, services);
   if (rc != RIG_OK)
@@ -450,7 +467,8 @@ int rig__compose_build_project(rig__compose_ctx *ctx, const rig__cnode *root, ri
     entries[i].key = services->keys[i];
     if (!valid_service_name(name)) {
       rc = rig__compose_error(ctx, services->keys[i], RIG_EPARSE,
-                              "invalid service name \"%s\": use letters, digits, '-', '_' and '.'", name);
+                              "invalid service name \"%s\": use letters, digits, '-', '_' and '.'",
+                              name);
       break;
     }
     size_t smark = rig__compose_path_push(ctx, name);
@@ -514,7 +532,8 @@ int rig__compose_build_project(rig__compose_ctx *ctx, const rig__cnode *root, ri
       uses_default |= strcmp(entries[i].svc.networks[n].network, "default") == 0;
   }
   if (enabled == 0)
-    return rig__compose_error_at(services, RIG_EINVAL, "no service is enabled by the active profiles");
+    return rig__compose_error_at(services, RIG_EINVAL,
+                                 "no service is enabled by the active profiles");
   if (uses_default && !rig_compose_find_network(project, "default")) {
     rig_compose_network *def = &nets[project->network_count++];
     def->key = "default";

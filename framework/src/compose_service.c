@@ -7,28 +7,109 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const service_keys[] = {
-    "image",       "container_name", "hostname",          "domainname", "working_dir", "user",
-    "platform",    "pull_policy",    "stop_signal",       "network_mode", "restart",   "command",
-    "entrypoint",  "environment",    "env_file",          "labels",     "ports",       "expose",
-    "volumes",     "tmpfs",          "depends_on",        "healthcheck", "networks",   "stop_grace_period",
-    "init",        "tty",            "stdin_open",        "privileged", "read_only",   "extra_hosts",
-    "dns",         "dns_search",     "cap_add",           "cap_drop",   "security_opt", "ulimits",
-    "shm_size",    "profiles",       "scale",             "deploy",     NULL};
+static const char *const service_keys[] = {"image",
+                                           "container_name",
+                                           "hostname",
+                                           "domainname",
+                                           "working_dir",
+                                           "user",
+                                           "platform",
+                                           "pull_policy",
+                                           "stop_signal",
+                                           "network_mode",
+                                           "restart",
+                                           "command",
+                                           "entrypoint",
+                                           "environment",
+                                           "env_file",
+                                           "labels",
+                                           "ports",
+                                           "expose",
+                                           "volumes",
+                                           "tmpfs",
+                                           "depends_on",
+                                           "healthcheck",
+                                           "networks",
+                                           "stop_grace_period",
+                                           "init",
+                                           "tty",
+                                           "stdin_open",
+                                           "privileged",
+                                           "read_only",
+                                           "extra_hosts",
+                                           "dns",
+                                           "dns_search",
+                                           "cap_add",
+                                           "cap_drop",
+                                           "security_opt",
+                                           "ulimits",
+                                           "shm_size",
+                                           "profiles",
+                                           "scale",
+                                           "deploy",
+                                           NULL};
 
-static const char *const service_unsupported[] = {
-    "annotations", "attach", "build", "blkio_config", "cgroup", "cgroup_parent", "configs", "cpu_count",
-    "cpu_percent", "cpu_period", "cpu_quota", "cpu_rt_period", "cpu_rt_runtime", "cpus", "cpuset",
-    "cpu_shares", "credential_spec", "develop", "device_cgroup_rules", "devices", "dns_opt",
-    "external_links", "extends", "gpus", "group_add", "ipc", "isolation", "label_file", "links",
-    "logging", "log_driver", "log_opt", "mac_address", "mem_limit", "mem_reservation", "mem_swappiness",
-    "memswap_limit", "models", "net", "oom_kill_disable", "oom_score_adj", "pid", "pids_limit",
-    "post_start", "pre_stop", "provider", "runtime", "secrets", "storage_opt", "sysctls",
-    "use_api_socket", "userns_mode", "uts", "volume_driver", "volumes_from", NULL};
+static const char *const service_unsupported[] = {"annotations",
+                                                  "attach",
+                                                  "build",
+                                                  "blkio_config",
+                                                  "cgroup",
+                                                  "cgroup_parent",
+                                                  "configs",
+                                                  "cpu_count",
+                                                  "cpu_percent",
+                                                  "cpu_period",
+                                                  "cpu_quota",
+                                                  "cpu_rt_period",
+                                                  "cpu_rt_runtime",
+                                                  "cpus",
+                                                  "cpuset",
+                                                  "cpu_shares",
+                                                  "credential_spec",
+                                                  "develop",
+                                                  "device_cgroup_rules",
+                                                  "devices",
+                                                  "dns_opt",
+                                                  "external_links",
+                                                  "extends",
+                                                  "gpus",
+                                                  "group_add",
+                                                  "ipc",
+                                                  "isolation",
+                                                  "label_file",
+                                                  "links",
+                                                  "logging",
+                                                  "log_driver",
+                                                  "log_opt",
+                                                  "mac_address",
+                                                  "mem_limit",
+                                                  "mem_reservation",
+                                                  "mem_swappiness",
+                                                  "memswap_limit",
+                                                  "models",
+                                                  "net",
+                                                  "oom_kill_disable",
+                                                  "oom_score_adj",
+                                                  "pid",
+                                                  "pids_limit",
+                                                  "post_start",
+                                                  "pre_stop",
+                                                  "provider",
+                                                  "runtime",
+                                                  "secrets",
+                                                  "storage_opt",
+                                                  "sysctls",
+                                                  "use_api_socket",
+                                                  "userns_mode",
+                                                  "uts",
+                                                  "volume_driver",
+                                                  "volumes_from",
+                                                  NULL};
 
 /* ---- command, entrypoint ---- */
 
-static int read_command(rig__compose_ctx *ctx, const rig__cnode *node, int *set, rig_compose_strings *out)
+static int read_command(rig__compose_ctx *ctx, const rig__cnode *node, int *set,
+                        rig_compose_strings *out)
 {
   if (rig__cnode_is_null(node)) {
     *set = 0;
@@ -100,8 +181,8 @@ static int read_env_files(rig__compose_ctx *ctx, const rig__cnode *node, rig_com
         rig__compose_path_pop(ctx, m);
       }
       if (rc == RIG_OK && format && !rig__cnode_is_null(format) && strcmp(format->text, "raw") != 0)
-        rc = rig__compose_error(ctx, format, RIG_EUNSUPPORTED, "env_file format \"%s\" is not supported",
-                                format->text);
+        rc = rig__compose_error(ctx, format, RIG_EUNSUPPORTED,
+                                "env_file format \"%s\" is not supported", format->text);
     }
     const char *text = NULL;
     if (rc == RIG_OK)
@@ -123,7 +204,8 @@ static int read_env_files(rig__compose_ctx *ctx, const rig__cnode *node, rig_com
         rig_env *env = NULL;
         rc = rig_dotenv_parse(&env, content, len, abs);
         if (rc != RIG_OK) {
-          rc = rig__compose_error(ctx, path_node, rc, "%s", rig_error_last() ? rig_error_last()->text : "bad env file");
+          rc = rig__compose_error(ctx, path_node, rc, "%s",
+                                  rig_error_last() ? rig_error_last()->text : "bad env file");
         } else {
           for (size_t e = 0; e < rig_env_count(env); e++)
             env_put(keys, values, rig__carena_strdup(ctx->out, rig_env_key(env, e)),
@@ -141,8 +223,8 @@ static int read_env_files(rig__compose_ctx *ctx, const rig__cnode *node, rig_com
   return rc;
 }
 
-static int read_environment(rig__compose_ctx *ctx, const rig__cnode *env_node, const rig__cnode *env_file_node,
-                            rig_compose_service *svc)
+static int read_environment(rig__compose_ctx *ctx, const rig__cnode *env_node,
+                            const rig__cnode *env_file_node, rig_compose_service *svc)
 {
   rig__vec keys = {NULL, 0, 0}, values = {NULL, 0, 0};
   int rc = RIG_OK;
@@ -189,8 +271,8 @@ static int read_environment(rig__compose_ctx *ctx, const rig__cnode *env_node, c
 
 static int read_port_long(rig__compose_ctx *ctx, const rig__cnode *item, rig_compose_port *port)
 {
-  static const char *const known[] = {"target", "published", "host_ip", "protocol", "mode", "name", "app_protocol",
-                                      NULL};
+  static const char *const known[] = {"target", "published", "host_ip",      "protocol",
+                                      "mode",   "name",      "app_protocol", NULL};
   int rc = rig__compose_check_keys(ctx, item, known, NULL);
   if (rc != RIG_OK)
     return rc;
@@ -201,7 +283,8 @@ static int read_port_long(rig__compose_ctx *ctx, const rig__cnode *item, rig_com
   size_t mark = rig__compose_path_push(ctx, "target");
   rc = rig__compose_get_int(ctx, target, &value);
   if (rc == RIG_OK && (value < 1 || value > 65535))
-    rc = rig__compose_error(ctx, target, RIG_EPARSE, "invalid port %lld: must be in 1-65535", (long long)value);
+    rc = rig__compose_error(ctx, target, RIG_EPARSE, "invalid port %lld: must be in 1-65535",
+                            (long long)value);
   rig__compose_path_pop(ctx, mark);
   if (rc != RIG_OK)
     return rc;
@@ -294,7 +377,8 @@ static int read_ports(rig__compose_ctx *ctx, const rig__cnode *node, rig_compose
         free(specs);
       }
     } else {
-      rc = rig__compose_error(ctx, item, RIG_EPARSE, "must be a port (\"8080:80\") or a mapping, not %s",
+      rc = rig__compose_error(ctx, item, RIG_EPARSE,
+                              "must be a port (\"8080:80\") or a mapping, not %s",
                               rig__cnode_kind_name(item));
     }
     rig__compose_path_pop(ctx, mark);
@@ -320,7 +404,8 @@ static const char *resolve_bind(rig__compose_ctx *ctx, const char *source)
 static int check_target(rig__compose_ctx *ctx, const rig__cnode *node, const char *target)
 {
   if (!target || target[0] != '/')
-    return rig__compose_error(ctx, node, RIG_EPARSE, "the mount target \"%s\" must be an absolute path",
+    return rig__compose_error(ctx, node, RIG_EPARSE,
+                              "the mount target \"%s\" must be an absolute path",
                               target ? target : "");
   return RIG_OK;
 }
@@ -331,7 +416,8 @@ static int read_volume_short(rig__compose_ctx *ctx, const rig__cnode *item, rig_
   const char *first = strchr(text, ':');
   const char *second = first ? strchr(first + 1, ':') : NULL;
   if (second && strchr(second + 1, ':'))
-    return rig__compose_error(ctx, item, RIG_EPARSE, "invalid volume \"%s\": too many colons", text);
+    return rig__compose_error(ctx, item, RIG_EPARSE, "invalid volume \"%s\": too many colons",
+                              text);
   if (!first) {
     m->type = RIG_COMPOSE_MOUNT_VOLUME;
     m->target = rig__carena_strdup(ctx->out, text);
@@ -340,9 +426,10 @@ static int read_volume_short(rig__compose_ctx *ctx, const rig__cnode *item, rig_
   char *source = rig__carena_strndup(ctx->tmp, text, (size_t)(first - text));
   const char *target_start = first + 1;
   m->target = rig__carena_strndup(ctx->out, target_start,
-                                 second ? (size_t)(second - target_start) : strlen(target_start));
+                                  second ? (size_t)(second - target_start) : strlen(target_start));
   if (source[0] == '\0')
-    return rig__compose_error(ctx, item, RIG_EPARSE, "invalid volume \"%s\": the source is empty", text);
+    return rig__compose_error(ctx, item, RIG_EPARSE, "invalid volume \"%s\": the source is empty",
+                              text);
   int rc = check_target(ctx, item, m->target);
   if (rc != RIG_OK)
     return rc;
@@ -357,7 +444,8 @@ static int read_volume_short(rig__compose_ctx *ctx, const rig__cnode *item, rig_
   if (!second)
     return RIG_OK;
   char *options = rig__carena_strdup(ctx->tmp, second + 1);
-  for (char *save = NULL, *opt = strtok_r(options, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
+  for (char *save = NULL, *opt = strtok_r(options, ",", &save); opt;
+       opt = strtok_r(NULL, ",", &save)) {
     if (strcmp(opt, "ro") == 0)
       m->read_only = 1;
     else if (strcmp(opt, "rw") == 0)
@@ -366,13 +454,14 @@ static int read_volume_short(rig__compose_ctx *ctx, const rig__cnode *item, rig_
       m->bind_selinux = opt[0] == 'z' ? "z" : "Z";
     else if (strcmp(opt, "nocopy") == 0)
       m->volume_nocopy = 1;
-    else if (!strcmp(opt, "shared") || !strcmp(opt, "rshared") || !strcmp(opt, "slave") || !strcmp(opt, "rslave") ||
-             !strcmp(opt, "private") || !strcmp(opt, "rprivate"))
+    else if (!strcmp(opt, "shared") || !strcmp(opt, "rshared") || !strcmp(opt, "slave") ||
+             !strcmp(opt, "rslave") || !strcmp(opt, "private") || !strcmp(opt, "rprivate"))
       m->bind_propagation = rig__carena_strdup(ctx->out, opt);
     else if (!strcmp(opt, "cached") || !strcmp(opt, "delegated") || !strcmp(opt, "consistent"))
       m->consistency = rig__carena_strdup(ctx->out, opt);
     else
-      return rig__compose_error(ctx, item, RIG_EPARSE, "invalid volume \"%s\": unknown option \"%s\"", text, opt);
+      return rig__compose_error(ctx, item, RIG_EPARSE,
+                                "invalid volume \"%s\": unknown option \"%s\"", text, opt);
   }
   if (m->type == RIG_COMPOSE_MOUNT_VOLUME && (m->bind_selinux || m->bind_propagation)) {
     /* the engine applies z/Z and propagation to binds only; keep them out of the model */
@@ -380,8 +469,8 @@ static int read_volume_short(rig__compose_ctx *ctx, const rig__cnode *item, rig_
     m->bind_propagation = NULL;
   }
   if (m->type == RIG_COMPOSE_MOUNT_BIND && m->volume_nocopy)
-    return rig__compose_error(ctx, item, RIG_EPARSE, "invalid volume \"%s\": nocopy applies to named volumes only",
-                              text);
+    return rig__compose_error(ctx, item, RIG_EPARSE,
+                              "invalid volume \"%s\": nocopy applies to named volumes only", text);
   return RIG_OK;
 }
 
@@ -396,7 +485,8 @@ static int read_sub_bool(rig__compose_ctx *ctx, const rig__cnode *map, const cha
   return rc;
 }
 
-static int read_sub_string(rig__compose_ctx *ctx, const rig__cnode *map, const char *key, const char **out)
+static int read_sub_string(rig__compose_ctx *ctx, const rig__cnode *map, const char *key,
+                           const char **out)
 {
   const rig__cnode *v = rig__cnode_get(map, key);
   if (!v)
@@ -425,8 +515,8 @@ static int read_volume_options(rig__compose_ctx *ctx, const rig__cnode *item, co
 
 static int read_volume_long(rig__compose_ctx *ctx, const rig__cnode *item, rig_compose_mount *m)
 {
-  static const char *const known[] = {"type", "source", "target", "read_only", "consistency", "bind", "volume", "tmpfs",
-                                      NULL};
+  static const char *const known[] = {"type", "source", "target", "read_only", "consistency",
+                                      "bind", "volume", "tmpfs",  NULL};
   static const char *const unsupported[] = {"image", NULL};
   int rc = rig__compose_check_keys(ctx, item, known, unsupported);
   if (rc != RIG_OK)
@@ -444,11 +534,13 @@ static int read_volume_long(rig__compose_ctx *ctx, const rig__cnode *item, rig_c
       m->type = RIG_COMPOSE_MOUNT_VOLUME;
     else if (strcmp(type_text, "tmpfs") == 0)
       m->type = RIG_COMPOSE_MOUNT_TMPFS;
-    else if (!strcmp(type_text, "npipe") || !strcmp(type_text, "cluster") || !strcmp(type_text, "image"))
-      rc = rig__compose_error(ctx, type, RIG_EUNSUPPORTED, "volume type \"%s\" is not supported by stackrig yet",
-                              type_text);
+    else if (!strcmp(type_text, "npipe") || !strcmp(type_text, "cluster") ||
+             !strcmp(type_text, "image"))
+      rc = rig__compose_error(ctx, type, RIG_EUNSUPPORTED,
+                              "volume type \"%s\" is not supported by stackrig yet", type_text);
     else
-      rc = rig__compose_error(ctx, type, RIG_EPARSE, "must be bind, volume or tmpfs, not \"%s\"", type_text);
+      rc = rig__compose_error(ctx, type, RIG_EPARSE, "must be bind, volume or tmpfs, not \"%s\"",
+                              type_text);
   }
   rig__compose_path_pop(ctx, mark);
   if (rc != RIG_OK)
@@ -477,7 +569,8 @@ static int read_volume_long(rig__compose_ctx *ctx, const rig__cnode *item, rig_c
                       : m->type != RIG_COMPOSE_MOUNT_TMPFS && tmpfs   ? "tmpfs"
                                                                       : NULL;
   if (wrong)
-    return rig__compose_error(ctx, item, RIG_EPARSE, "%s options given for a mount of type %s", wrong, type_text);
+    return rig__compose_error(ctx, item, RIG_EPARSE, "%s options given for a mount of type %s",
+                              wrong, type_text);
 
   switch (m->type) {
   case RIG_COMPOSE_MOUNT_BIND:
@@ -488,11 +581,14 @@ static int read_volume_long(rig__compose_ctx *ctx, const rig__cnode *item, rig_c
       /* with a bind: section, create_host_path defaults to true (as compose) */
       m->bind_create_host_path = 1;
       size_t b = rig__compose_path_push(ctx, "bind");
-      if ((rc = read_sub_bool(ctx, bind, "create_host_path", &m->bind_create_host_path)) == RIG_OK &&
+      if ((rc = read_sub_bool(ctx, bind, "create_host_path", &m->bind_create_host_path)) ==
+              RIG_OK &&
           (rc = read_sub_string(ctx, bind, "propagation", &m->bind_propagation)) == RIG_OK)
         rc = read_sub_string(ctx, bind, "selinux", &m->bind_selinux);
-      if (rc == RIG_OK && m->bind_selinux && strcmp(m->bind_selinux, "z") && strcmp(m->bind_selinux, "Z"))
-        rc = rig__compose_error(ctx, rig__cnode_get(bind, "selinux"), RIG_EPARSE, "selinux must be z or Z");
+      if (rc == RIG_OK && m->bind_selinux && strcmp(m->bind_selinux, "z") &&
+          strcmp(m->bind_selinux, "Z"))
+        rc = rig__compose_error(ctx, rig__cnode_get(bind, "selinux"), RIG_EPARSE,
+                                "selinux must be z or Z");
       rig__compose_path_pop(ctx, b);
     }
     break;
@@ -524,7 +620,8 @@ static int read_volume_long(rig__compose_ctx *ctx, const rig__cnode *item, rig_c
           char *end = NULL;
           value = strtoll(mode->text, &end, 8);
           if (!*mode->text || *end)
-            rc = rig__compose_error(ctx, mode, RIG_EPARSE, "must be an octal file mode, not \"%s\"", mode->text);
+            rc = rig__compose_error(ctx, mode, RIG_EPARSE, "must be an octal file mode, not \"%s\"",
+                                    mode->text);
         } else {
           rc = rig__compose_get_int(ctx, mode, &value);
         }
@@ -554,7 +651,8 @@ static int read_volumes(rig__compose_ctx *ctx, const rig__cnode *node, rig_compo
     else if (item->kind == RIG__CN_SCALAR && !rig__cnode_is_null(item))
       rc = read_volume_short(ctx, item, &mounts[i]);
     else
-      rc = rig__compose_error(ctx, item, RIG_EPARSE, "must be a volume (\"./data:/data\") or a mapping, not %s",
+      rc = rig__compose_error(ctx, item, RIG_EPARSE,
+                              "must be a volume (\"./data:/data\") or a mapping, not %s",
                               rig__cnode_kind_name(item));
     rig__compose_path_pop(ctx, mark);
   }
@@ -597,10 +695,11 @@ static int read_depends_on(rig__compose_ctx *ctx, const rig__cnode *node, rig_co
           d->condition = RIG_COMPOSE_CONDITION_COMPLETED_SUCCESSFULLY;
         else {
           size_t c = rig__compose_path_push(ctx, "condition");
-          rc = rig__compose_error(ctx, rig__cnode_get(entry, "condition"), RIG_EPARSE,
-                                  "must be service_started, service_healthy or service_completed_successfully, "
-                                  "not \"%s\"",
-                                  condition);
+          rc = rig__compose_error(
+              ctx, rig__cnode_get(entry, "condition"), RIG_EPARSE,
+              "must be service_started, service_healthy or service_completed_successfully, "
+              "not \"%s\"",
+              condition);
           rig__compose_path_pop(ctx, c);
         }
       }
@@ -616,12 +715,13 @@ static int read_depends_on(rig__compose_ctx *ctx, const rig__cnode *node, rig_co
   return rc;
 }
 
-static int read_healthcheck(rig__compose_ctx *ctx, const rig__cnode *node, rig_compose_healthcheck *hc)
+static int read_healthcheck(rig__compose_ctx *ctx, const rig__cnode *node,
+                            rig_compose_healthcheck *hc)
 {
   if (rig__cnode_is_null(node))
     return RIG_OK;
-  static const char *const known[] = {"test", "interval", "timeout", "retries", "start_period", "start_interval",
-                                      "disable", NULL};
+  static const char *const known[] = {"test",         "interval",       "timeout", "retries",
+                                      "start_period", "start_interval", "disable", NULL};
   int rc = rig__compose_expect_map(ctx, node);
   if (rc == RIG_OK)
     rc = rig__compose_check_keys(ctx, node, known, NULL);
@@ -652,10 +752,12 @@ static int read_healthcheck(rig__compose_ctx *ctx, const rig__cnode *node, rig_c
           } else if (strcmp(first, "CMD-SHELL") == 0) {
             hc->kind = RIG_COMPOSE_HEALTH_CMD_SHELL;
             if (all.count != 2)
-              rc = rig__compose_error(ctx, v, RIG_EPARSE, "a CMD-SHELL test takes exactly one command string");
+              rc = rig__compose_error(ctx, v, RIG_EPARSE,
+                                      "a CMD-SHELL test takes exactly one command string");
           } else {
-            rc = rig__compose_error(ctx, v, RIG_EPARSE, "a test list must start with CMD, CMD-SHELL or NONE, not \"%s\"",
-                                    first);
+            rc = rig__compose_error(
+                ctx, v, RIG_EPARSE,
+                "a test list must start with CMD, CMD-SHELL or NONE, not \"%s\"", first);
           }
           if (rc == RIG_OK && hc->kind == RIG_COMPOSE_HEALTH_CMD && all.count < 2)
             rc = rig__compose_error(ctx, v, RIG_EPARSE, "a CMD test needs a command after CMD");
@@ -704,9 +806,10 @@ static int read_networks(rig__compose_ctx *ctx, const rig__cnode *node, rig_comp
     n->network = rig__carena_strdup(ctx->out, node->keys[i]->text);
     size_t mark = rig__compose_path_push(ctx, node->keys[i]->text);
     if (!rig__cnode_is_null(entry)) {
-      static const char *const known[] = {"aliases", "ipv4_address", "ipv6_address", "priority", NULL};
-      static const char *const unsupported[] = {"link_local_ips", "mac_address", "driver_opts", "gw_priority",
-                                                "interface_name", NULL};
+      static const char *const known[] = {"aliases", "ipv4_address", "ipv6_address", "priority",
+                                          NULL};
+      static const char *const unsupported[] = {"link_local_ips", "mac_address",    "driver_opts",
+                                                "gw_priority",    "interface_name", NULL};
       rc = rig__compose_expect_map(ctx, entry);
       if (rc == RIG_OK)
         rc = rig__compose_check_keys(ctx, entry, known, unsupported);
@@ -799,7 +902,8 @@ static int read_extra_hosts(rig__compose_ctx *ctx, const rig__cnode *node, rig_c
       const char *ip = ips.items[k];
       size_t len = strlen(ip);
       if (len > 2 && ip[0] == '[' && ip[len - 1] == ']')
-        rig__vec_push(&hosts, rig__carena_sprintf(ctx->out, "%s:%.*s", host, (int)(len - 2), ip + 1));
+        rig__vec_push(&hosts,
+                      rig__carena_sprintf(ctx->out, "%s:%.*s", host, (int)(len - 2), ip + 1));
       else
         rig__vec_push(&hosts, rig__carena_sprintf(ctx->out, "%s:%s", host, ip));
     }
@@ -831,13 +935,16 @@ static int read_replicas(rig__compose_ctx *ctx, const rig__cnode *v, int *out)
   return rc;
 }
 
-static int read_deploy(rig__compose_ctx *ctx, const rig__cnode *node, int *replicas, const rig__cnode **where)
+static int read_deploy(rig__compose_ctx *ctx, const rig__cnode *node, int *replicas,
+                       const rig__cnode **where)
 {
   if (rig__cnode_is_null(node))
     return RIG_OK;
   static const char *const known[] = {"replicas", NULL};
-  static const char *const unsupported[] = {"mode", "labels", "update_config", "rollback_config", "resources",
-                                            "restart_policy", "placement", "endpoint_mode", NULL};
+  static const char *const unsupported[] = {
+      "mode",      "labels",         "update_config", "rollback_config",
+      "resources", "restart_policy", "placement",     "endpoint_mode",
+      NULL};
   int rc = rig__compose_expect_map(ctx, node);
   if (rc == RIG_OK)
     rc = rig__compose_check_keys(ctx, node, known, unsupported);
@@ -853,7 +960,8 @@ static int read_deploy(rig__compose_ctx *ctx, const rig__cnode *node, int *repli
 
 static int valid_restart(const char *s)
 {
-  if (!strcmp(s, "no") || !strcmp(s, "always") || !strcmp(s, "unless-stopped") || !strcmp(s, "on-failure"))
+  if (!strcmp(s, "no") || !strcmp(s, "always") || !strcmp(s, "unless-stopped") ||
+      !strcmp(s, "on-failure"))
     return 1;
   if (strncmp(s, "on-failure:", 11) != 0 || !s[11])
     return 0;
@@ -868,8 +976,9 @@ static int read_tmpfs(rig__compose_ctx *ctx, const rig__cnode *v, rig_compose_se
   int rc = rig__compose_get_strings(ctx, v, 1, &svc->tmpfs);
   for (size_t i = 0; rc == RIG_OK && i < svc->tmpfs.count; i++)
     if (svc->tmpfs.items[i][0] != '/')
-      rc = rig__compose_error(ctx, v, RIG_EPARSE, "the tmpfs target \"%s\" must be an absolute path",
-                              svc->tmpfs.items[i]);
+      rc =
+          rig__compose_error(ctx, v, RIG_EPARSE, "the tmpfs target \"%s\" must be an absolute path",
+                             svc->tmpfs.items[i]);
   return rc;
 }
 
@@ -880,7 +989,8 @@ static int read_expose(rig__compose_ctx *ctx, const rig__cnode *v, rig_compose_s
     int start, end;
     if (rig__parse_port_range(&start, &end, svc->expose.items[i]) != RIG_OK) {
       size_t mark = rig__compose_path_push_index(ctx, i);
-      rc = rig__compose_error(ctx, v->items[i], RIG_EPARSE, "invalid port \"%s\"", svc->expose.items[i]);
+      rc = rig__compose_error(ctx, v->items[i], RIG_EPARSE, "invalid port \"%s\"",
+                              svc->expose.items[i]);
       rig__compose_path_pop(ctx, mark);
     }
   }
@@ -888,9 +998,9 @@ static int read_expose(rig__compose_ctx *ctx, const rig__cnode *v, rig_compose_s
 }
 
 /* One key of a service; the path already names it. */
-static int read_key(rig__compose_ctx *ctx, const char *key, const rig__cnode *v, rig_compose_service *svc,
-                    int *scale, const rig__cnode **scale_node, int *deploy_replicas,
-                    const rig__cnode **deploy_node)
+static int read_key(rig__compose_ctx *ctx, const char *key, const rig__cnode *v,
+                    rig_compose_service *svc, int *scale, const rig__cnode **scale_node,
+                    int *deploy_replicas, const rig__cnode **deploy_node)
 {
   static const struct {
     const char *key;
@@ -924,7 +1034,8 @@ static int read_key(rig__compose_ctx *ctx, const char *key, const rig__cnode *v,
   };
   for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
     if (strcmp(key, lists[i].key) == 0)
-      return rig__compose_get_strings(ctx, v, 1, (rig_compose_strings *)((char *)svc + lists[i].offset));
+      return rig__compose_get_strings(ctx, v, 1,
+                                      (rig_compose_strings *)((char *)svc + lists[i].offset));
 
   static const struct {
     const char *key;
@@ -945,8 +1056,9 @@ static int read_key(rig__compose_ctx *ctx, const char *key, const rig__cnode *v,
     int rc = rig__compose_expect_string(ctx, v, &restart);
     if (rc == RIG_OK && restart) {
       if (!valid_restart(restart))
-        return rig__compose_error(ctx, v, RIG_EPARSE,
-                                  "must be no, always, on-failure[:N] or unless-stopped, not \"%s\"", restart);
+        return rig__compose_error(
+            ctx, v, RIG_EPARSE, "must be no, always, on-failure[:N] or unless-stopped, not \"%s\"",
+            restart);
       svc->restart = restart;
     }
     return rc;
@@ -1010,31 +1122,33 @@ int rig__compose_build_service(rig__compose_ctx *ctx, const char *name, const ri
   const rig__cnode *scale_node = NULL, *deploy_node = NULL;
   for (size_t i = 0; i < node->count && rc == RIG_OK; i++) {
     size_t mark = rig__compose_path_push(ctx, node->keys[i]->text);
-    rc = read_key(ctx, node->keys[i]->text, node->values[i], svc, &scale, &scale_node, &deploy_replicas,
-                  &deploy_node);
+    rc = read_key(ctx, node->keys[i]->text, node->values[i], svc, &scale, &scale_node,
+                  &deploy_replicas, &deploy_node);
     rig__compose_path_pop(ctx, mark);
   }
   if (rc == RIG_OK)
-    rc = read_environment(ctx, rig__cnode_get(node, "environment"), rig__cnode_get(node, "env_file"), svc);
+    rc = read_environment(ctx, rig__cnode_get(node, "environment"),
+                          rig__cnode_get(node, "env_file"), svc);
   if (rc == RIG_OK)
     rc = rig__compose_extensions(ctx, node, &svc->extensions);
   if (rc != RIG_OK)
     return rc;
 
   if (scale >= 0 && deploy_replicas >= 0 && scale != deploy_replicas)
-    return rig__compose_error(ctx, scale_node, RIG_EPARSE, "scale (%d) and deploy.replicas (%d) differ", scale,
-                              deploy_replicas);
+    return rig__compose_error(ctx, scale_node, RIG_EPARSE,
+                              "scale (%d) and deploy.replicas (%d) differ", scale, deploy_replicas);
   if (scale >= 0)
     svc->replicas = scale;
   else if (deploy_replicas >= 0)
     svc->replicas = deploy_replicas;
   if (!svc->image)
-    return rig__compose_error(ctx, node, RIG_EPARSE,
-                              "image is required (stackrig runs existing images; build them first)");
+    return rig__compose_error(
+        ctx, node, RIG_EPARSE,
+        "image is required (stackrig runs existing images; build them first)");
   if (svc->container_name && svc->replicas > 1)
     return rig__compose_error(ctx, scale_node ? scale_node : deploy_node, RIG_EPARSE,
-                              "container_name \"%s\" cannot be shared by %d replicas", svc->container_name,
-                              svc->replicas);
+                              "container_name \"%s\" cannot be shared by %d replicas",
+                              svc->container_name, svc->replicas);
   if (svc->network_mode && svc->network_count)
     return rig__compose_error(ctx, rig__cnode_get(node, "network_mode"), RIG_EPARSE,
                               "network_mode and networks cannot be used together");

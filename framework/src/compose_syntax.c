@@ -216,7 +216,8 @@ int rig__parse_port_range(int *start, int *end, const char *text)
   const char *slash = strchr(text, '/');
   if (slash) {
     const char *proto = slash + 1;
-    if (strcasecmp(proto, "tcp") != 0 && strcasecmp(proto, "udp") != 0 && strcasecmp(proto, "sctp") != 0)
+    if (strcasecmp(proto, "tcp") != 0 && strcasecmp(proto, "udp") != 0 &&
+        strcasecmp(proto, "sctp") != 0)
       return RIG_EINVAL;
     len = (size_t)(slash - text);
   }
@@ -230,7 +231,8 @@ static int port_error(char **error_message, const char *text, const char *why)
   return RIG_EPARSE;
 }
 
-int rig__parse_port_short(rig__port_spec **out, size_t *out_count, const char *text, char **error_message)
+int rig__parse_port_short(rig__port_spec **out, size_t *out_count, const char *text,
+                          char **error_message)
 {
   if (error_message)
     *error_message = NULL;
@@ -247,7 +249,8 @@ int rig__parse_port_short(rig__port_spec **out, size_t *out_count, const char *t
     protocol = rig__strdup(slash + 1);
     for (char *p = protocol; *p; p++)
       *p = (char)tolower((unsigned char)*p);
-    if (strcmp(protocol, "tcp") != 0 && strcmp(protocol, "udp") != 0 && strcmp(protocol, "sctp") != 0) {
+    if (strcmp(protocol, "tcp") != 0 && strcmp(protocol, "udp") != 0 &&
+        strcmp(protocol, "sctp") != 0) {
       rc = port_error(error_message, text, "the protocol must be tcp, udp or sctp");
       goto done;
     }
@@ -303,7 +306,8 @@ int rig__parse_port_short(rig__port_spec **out, size_t *out_count, const char *t
   }
   int c_start, c_end, h_start = 0, h_end = 0;
   if (parse_range(&c_start, &c_end, container, strlen(container), 1) != RIG_OK) {
-    rc = port_error(error_message, text, "the container port must be a number or a range in 1-65535");
+    rc = port_error(error_message, text,
+                    "the container port must be a number or a range in 1-65535");
     goto done;
   }
   if (host && *host && parse_range(&h_start, &h_end, host, strlen(host), 1) != RIG_OK) {

@@ -30,8 +30,8 @@ typedef struct reader {
 
 static int at_mark(reader *r, yaml_mark_t mark, const char *fmt, const char *detail)
 {
-  return rig_error_set(RIG_EPARSE, "%s:%zu:%zu: %s%s%s", r->file, mark.line + 1, mark.column + 1, fmt,
-                       detail ? ": " : "", detail ? detail : "");
+  return rig_error_set(RIG_EPARSE, "%s:%zu:%zu: %s%s%s", r->file, mark.line + 1, mark.column + 1,
+                       fmt, detail ? ": " : "", detail ? detail : "");
 }
 
 static int parser_error(reader *r)
@@ -39,8 +39,9 @@ static int parser_error(reader *r)
   yaml_parser_t *p = &r->parser;
   const char *problem = p->problem ? p->problem : "malformed YAML";
   if (p->context)
-    return rig_error_set(RIG_EPARSE, "%s:%zu:%zu: %s (%s at line %zu)", r->file, p->problem_mark.line + 1,
-                         p->problem_mark.column + 1, problem, p->context, p->context_mark.line + 1);
+    return rig_error_set(RIG_EPARSE, "%s:%zu:%zu: %s (%s at line %zu)", r->file,
+                         p->problem_mark.line + 1, p->problem_mark.column + 1, problem, p->context,
+                         p->context_mark.line + 1);
   return rig_error_set(RIG_EPARSE, "%s:%zu:%zu: %s", r->file, p->problem_mark.line + 1,
                        p->problem_mark.column + 1, problem);
 }
@@ -128,7 +129,8 @@ static int finish_mapping(reader *r, rig__cnode *raw, rig__cnode **out)
     }
     for (size_t j = 0; j < i; j++)
       if (!is_merge_key(raw->keys[j]) && strcmp(raw->keys[j]->text, raw->keys[i]->text) == 0)
-        return rig__compose_error_at(raw->keys[i], RIG_EPARSE, "mapping key \"%s\" already defined at line %d",
+        return rig__compose_error_at(raw->keys[i], RIG_EPARSE,
+                                     "mapping key \"%s\" already defined at line %d",
                                      raw->keys[i]->text, raw->keys[j]->line);
   }
   if (!merges) {
@@ -153,8 +155,9 @@ static int finish_mapping(reader *r, rig__cnode *raw, rig__cnode **out)
     for (size_t s = 0; s < source_count; s++) {
       rig__cnode *src = sources[s];
       if (src->kind != RIG__CN_MAP)
-        return rig__compose_error_at(src, RIG_EPARSE,
-                                     "the value of a merge key (<<) must be a mapping or a list of mappings");
+        return rig__compose_error_at(
+            src, RIG_EPARSE,
+            "the value of a merge key (<<) must be a mapping or a list of mappings");
       for (size_t k = 0; k < src->count; k++) {
         const char *name = src->keys[k]->text;
         /* explicit keys of this mapping win, and so do keys merged earlier */
@@ -248,7 +251,8 @@ static int parse_node(reader *r, yaml_event_t *event, rig__cnode **out, int dept
   case YAML_ALIAS_EVENT: {
     rig__cnode *target = find_anchor(r, event->data.alias.anchor);
     if (!target)
-      return at_mark(r, event->start_mark, "unknown anchor", (const char *)event->data.alias.anchor);
+      return at_mark(r, event->start_mark, "unknown anchor",
+                     (const char *)event->data.alias.anchor);
     *out = target;
     return RIG_OK;
   }
@@ -284,12 +288,13 @@ int rig__compose_parse_yaml(rig__cnode **out, rig__carena *arena, const char *te
       break;
     }
     if (type == YAML_DOCUMENT_START_EVENT && ++documents > 1) {
-      rc = at_mark(&r, event.start_mark, "a compose file holds one YAML document; found a second one", NULL);
+      rc = at_mark(&r, event.start_mark,
+                   "a compose file holds one YAML document; found a second one", NULL);
       yaml_event_delete(&event);
       break;
     }
-    if (type == YAML_SCALAR_EVENT || type == YAML_ALIAS_EVENT || type == YAML_SEQUENCE_START_EVENT ||
-        type == YAML_MAPPING_START_EVENT)
+    if (type == YAML_SCALAR_EVENT || type == YAML_ALIAS_EVENT ||
+        type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT)
       rc = parse_node(&r, &event, &root, 0);
     yaml_event_delete(&event);
     if (rc != RIG_OK)

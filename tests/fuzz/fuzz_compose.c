@@ -39,7 +39,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   const char *text = (const char *)data;
   rig__compose_memory files[2] = {{text, size}, {NULL, 0}};
   size_t count = 1;
-  const char *split = size >= sizeof marker - 1 ? memmem(text, size, marker, sizeof marker - 1) : NULL;
+  const char *split =
+      size >= sizeof marker - 1 ? memmem(text, size, marker, sizeof marker - 1) : NULL;
   if (split) {
     files[0].len = (size_t)(split - text);
     files[1].text = split + sizeof marker - 1;
@@ -61,13 +62,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   rig_compose_project *project = NULL;
   if (rig__compose_load_memory(&project, &opts, files, count) == RIG_OK) {
     char *json = NULL, *yaml = NULL;
-    if (rig_compose_to_json(&json, project) != RIG_OK || rig_compose_to_yaml(&yaml, project) != RIG_OK)
+    if (rig_compose_to_json(&json, project) != RIG_OK ||
+        rig_compose_to_yaml(&yaml, project) != RIG_OK)
       abort(); /* a loaded project always renders */
     for (size_t i = 0; i < project->service_count; i++) {
       char *svc = NULL;
       rig_compose_service_to_json(&svc, project, &project->services[i]);
       free(svc);
-      const rig_compose_value *x = rig_compose_service_extension(&project->services[i], "x-stackrig");
+      const rig_compose_value *x =
+          rig_compose_service_extension(&project->services[i], "x-stackrig");
       if (x) {
         char *xj = NULL;
         rig_compose_value_to_json(&xj, x);

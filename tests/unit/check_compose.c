@@ -33,7 +33,8 @@ static const char *type_name(json_object *v)
 
 static char *describe(json_object *v)
 {
-  const char *text = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+  const char *text =
+      json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
   return rig__sprintf("%.200s", text ? text : "null");
 }
 
@@ -49,7 +50,8 @@ static char *diff_at(rig_buf *path, json_object *e, json_object *a)
 static char *json_diff(rig_buf *path, json_object *e, json_object *a)
 {
   json_type te = json_object_get_type(e), ta = json_object_get_type(a);
-  int numbers = (te == json_type_int || te == json_type_double) && (ta == json_type_int || ta == json_type_double);
+  int numbers = (te == json_type_int || te == json_type_double) &&
+                (ta == json_type_int || ta == json_type_double);
   if (te != ta && !numbers) {
     char *msg = diff_at(path, e, a);
     char *full = rig__sprintf("%s (%s vs %s)", msg, type_name(e), type_name(a));
@@ -66,7 +68,8 @@ static char *json_diff(rig_buf *path, json_object *e, json_object *a)
   case json_type_double:
     return json_object_get_double(e) == json_object_get_double(a) ? NULL : diff_at(path, e, a);
   case json_type_string:
-    return strcmp(json_object_get_string(e), json_object_get_string(a)) == 0 ? NULL : diff_at(path, e, a);
+    return strcmp(json_object_get_string(e), json_object_get_string(a)) == 0 ? NULL
+                                                                             : diff_at(path, e, a);
   case json_type_array: {
     size_t ne = json_object_array_length(e), na = json_object_array_length(a);
     for (size_t i = 0; i < ne && i < na; i++) {
@@ -78,7 +81,8 @@ static char *json_diff(rig_buf *path, json_object *e, json_object *a)
         return d;
     }
     if (ne != na)
-      return rig__sprintf("%s: expected %zu items, got %zu", path->len ? path->data : "(top)", ne, na);
+      return rig__sprintf("%s: expected %zu items, got %zu", path->len ? path->data : "(top)", ne,
+                          na);
     return NULL;
   }
   case json_type_object: {
@@ -86,7 +90,8 @@ static char *json_diff(rig_buf *path, json_object *e, json_object *a)
     {
       json_object *av = NULL;
       if (!json_object_object_get_ex(a, key, &av))
-        return rig__sprintf("%s%s%s: missing (expected %s)", path->data ? path->data : "", path->len ? "." : "", key,
+        return rig__sprintf("%s%s%s: missing (expected %s)", path->data ? path->data : "",
+                            path->len ? "." : "", key,
                             json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN));
       rig__buf_printf(path, "%s%s", mark ? "." : "", key);
       char *d = json_diff(path, ev, av);
@@ -98,7 +103,8 @@ static char *json_diff(rig_buf *path, json_object *e, json_object *a)
     json_object_object_foreach(a, akey, aval)
     {
       if (!json_object_object_get_ex(e, akey, NULL))
-        return rig__sprintf("%s%s%s: unexpected %s", path->data ? path->data : "", path->len ? "." : "", akey,
+        return rig__sprintf("%s%s%s: unexpected %s", path->data ? path->data : "",
+                            path->len ? "." : "", akey,
                             json_object_to_json_string_ext(aval, JSON_C_TO_STRING_PLAIN));
     }
     return NULL;
@@ -212,8 +218,8 @@ static void case_options_init(case_options *co, const char *dir)
   co->opts = init;
   char *env_text = read_case_file(dir, "env");
   if (env_text) {
-    ck_assert_msg(rig_dotenv_parse(&co->env, env_text, strlen(env_text), "env") == RIG_OK, "%s/env: %s", dir,
-                  rig_error_last()->text);
+    ck_assert_msg(rig_dotenv_parse(&co->env, env_text, strlen(env_text), "env") == RIG_OK,
+                  "%s/env: %s", dir, rig_error_last()->text);
     free(env_text);
   } else {
     rig_env_new(&co->env);
@@ -292,7 +298,8 @@ static void assert_json_equal(const char *name, const char *expected_text, const
 }
 
 /* YAML output, loaded again, must describe the same project. */
-static void assert_yaml_roundtrip(const char *name, const rig_compose_project *project, const char *json)
+static void assert_yaml_roundtrip(const char *name, const rig_compose_project *project,
+                                  const char *json)
 {
   if (strchr(json, '$'))
     return; /* resolved values with '$' would be interpolated again */
@@ -318,7 +325,8 @@ static void assert_yaml_roundtrip(const char *name, const rig_compose_project *p
   int rc = rig_compose_load(&again, &opts);
   if (rc != RIG_OK)
     fprintf(stderr, "%s: YAML output:\n%s\n", name, yaml);
-  ck_assert_msg(rc == RIG_OK, "%s: reloading the YAML output failed: %s", name, rig_error_last()->text);
+  ck_assert_msg(rc == RIG_OK, "%s: reloading the YAML output failed: %s", name,
+                rig_error_last()->text);
   char *json_again = NULL;
   ck_assert_int_eq(rig_compose_to_json(&json_again, again), RIG_OK);
   char *label = rig__sprintf("%s (YAML round trip)", name);
@@ -371,7 +379,8 @@ START_TEST(test_corpus_case)
   rig_compose_project *project = NULL;
   int rc = rig_compose_load(&project, &co.opts);
   /* copied: reading the expected files below may replace the thread's last error */
-  char *error_text = rc != RIG_OK && rig_error_last() ? rig__strdup(rig_error_last()->text) : rig__strdup("");
+  char *error_text =
+      rc != RIG_OK && rig_error_last() ? rig__strdup(rig_error_last()->text) : rig__strdup("");
 
   if (strncmp(name, "valid/", 6) == 0) {
     ck_assert_msg(rc == RIG_OK, "%s: load failed (%s): %s", name, rig_error_name(rc), error_text);
@@ -380,7 +389,8 @@ START_TEST(test_corpus_case)
     char *expected_raw = read_case_file(dir, "expected.json");
     if (!expected_raw && regenerate)
       expected_raw = write_expected(dir, "expected.json", json);
-    ck_assert_msg(expected_raw != NULL, "%s: expected.json is missing; the output is:\n%s", name, json);
+    ck_assert_msg(expected_raw != NULL, "%s: expected.json is missing; the output is:\n%s", name,
+                  json);
     char *expected = expand_expected(expected_raw, dir);
     assert_json_equal(name, expected, json);
 
@@ -392,8 +402,9 @@ START_TEST(test_corpus_case)
     }
     char *expected_warnings = expand_expected(warnings_raw ? warnings_raw : "", dir);
     char *warnings = joined_warnings(project);
-    ck_assert_msg(strcmp(expected_warnings, warnings) == 0, "%s: warnings differ\nexpected:\n%s\ngot:\n%s", name,
-                  expected_warnings, warnings);
+    ck_assert_msg(strcmp(expected_warnings, warnings) == 0,
+                  "%s: warnings differ\nexpected:\n%s\ngot:\n%s", name, expected_warnings,
+                  warnings);
     assert_yaml_roundtrip(name, project, json);
     free(warnings);
     free(expected_warnings);
@@ -405,12 +416,14 @@ START_TEST(test_corpus_case)
     char *expected_raw = read_case_file(dir, "expected-error.txt");
     if (!expected_raw && regenerate && rc != RIG_OK)
       expected_raw = write_expected(dir, "expected-error.txt", error_text);
-    ck_assert_msg(rc != RIG_OK, "%s: loaded, but should fail with: %s", name, expected_raw ? expected_raw : "?");
+    ck_assert_msg(rc != RIG_OK, "%s: loaded, but should fail with: %s", name,
+                  expected_raw ? expected_raw : "?");
     ck_assert_ptr_null(project);
-    ck_assert_msg(expected_raw != NULL, "%s: expected-error.txt is missing; the error is:\n%s", name, error_text);
+    ck_assert_msg(expected_raw != NULL, "%s: expected-error.txt is missing; the error is:\n%s",
+                  name, error_text);
     char *expected = expand_expected(expected_raw, dir);
-    ck_assert_msg(strcmp(expected, error_text) == 0, "%s: wrong error\nexpected: %s\n     got: %s", name, expected,
-                  error_text);
+    ck_assert_msg(strcmp(expected, error_text) == 0, "%s: wrong error\nexpected: %s\n     got: %s",
+                  name, expected, error_text);
     free(expected);
     free(expected_raw);
   }
@@ -512,8 +525,9 @@ START_TEST(test_api_lookups_and_extensions)
   char *json = NULL;
   ck_assert_int_eq(rig_compose_value_to_json(&json, x), RIG_OK);
   json_object *parsed = json_tokener_parse(json);
-  json_object *want = json_tokener_parse("{\"wait\":\"sql\",\"timeout\":\"30s\",\"retries\":3,\"ratio\":0.5,"
-                                         "\"quoted\":\"3\",\"on\":true,\"none\":null,\"list\":[\"a\",1]}");
+  json_object *want =
+      json_tokener_parse("{\"wait\":\"sql\",\"timeout\":\"30s\",\"retries\":3,\"ratio\":0.5,"
+                         "\"quoted\":\"3\",\"on\":true,\"none\":null,\"list\":[\"a\",1]}");
   char *diff = compose_json_diff(want, parsed);
   ck_assert_msg(diff == NULL, "%s", diff);
   json_object_put(parsed);
@@ -521,8 +535,10 @@ START_TEST(test_api_lookups_and_extensions)
   free(json);
 
   char *svc = NULL;
-  ck_assert_int_eq(rig_compose_service_to_json(&svc, p, rig_compose_find_service(p, "api")), RIG_OK);
-  ck_assert_ptr_nonnull(strstr(svc, "\"depends_on\":{\"db\":{\"condition\":\"service_started\",\"required\":true}}"));
+  ck_assert_int_eq(rig_compose_service_to_json(&svc, p, rig_compose_find_service(p, "api")),
+                   RIG_OK);
+  ck_assert_ptr_nonnull(
+      strstr(svc, "\"depends_on\":{\"db\":{\"condition\":\"service_started\",\"required\":true}}"));
   free(svc);
   rig_compose_project_free(p);
 }
@@ -530,20 +546,21 @@ END_TEST
 
 START_TEST(test_api_model_fields)
 {
-  rig_compose_project *p = load_text("services:\n"
-                                     "  web:\n"
-                                     "    image: nginx\n"
-                                     "    command: [\"a\", \"b c\"]\n"
-                                     "    entrypoint: \"\"\n"
-                                     "    environment: [\"EMPTY=\", \"UNSET\"]\n"
-                                     "    ports: [\"127.0.0.1::80\", \"8000-8001:80\"]\n"
-                                     "    healthcheck: {test: [\"CMD\", \"curl\", \"-f\", \"x\"], interval: 1m30s}\n"
-                                     "    init: true\n"
-                                     "    stop_grace_period: 250ms\n"
-                                     "    shm_size: 64m\n"
-                                     "    ulimits: {nofile: {soft: 1024, hard: 2048}, nproc: 512}\n"
-                                     "    deploy: {replicas: 2}\n",
-                                     NULL);
+  rig_compose_project *p =
+      load_text("services:\n"
+                "  web:\n"
+                "    image: nginx\n"
+                "    command: [\"a\", \"b c\"]\n"
+                "    entrypoint: \"\"\n"
+                "    environment: [\"EMPTY=\", \"UNSET\"]\n"
+                "    ports: [\"127.0.0.1::80\", \"8000-8001:80\"]\n"
+                "    healthcheck: {test: [\"CMD\", \"curl\", \"-f\", \"x\"], interval: 1m30s}\n"
+                "    init: true\n"
+                "    stop_grace_period: 250ms\n"
+                "    shm_size: 64m\n"
+                "    ulimits: {nofile: {soft: 1024, hard: 2048}, nproc: 512}\n"
+                "    deploy: {replicas: 2}\n",
+                NULL);
   const rig_compose_service *s = rig_compose_find_service(p, "web");
   ck_assert_int_eq(s->command_set, 1);
   ck_assert_uint_eq(s->command.count, 2);
@@ -705,7 +722,8 @@ START_TEST(test_cli_errors_and_help)
   file = fixture("valid/version-obsolete/compose.yaml");
   status = rig_test_stackrig(&out, &err, "config", "-f", file, "-q", NULL);
   ck_assert_int_eq(status, 0);
-  ck_assert_ptr_nonnull(strstr(err, "stackrig: warning: compose.yaml:1:1: the top-level `version` key is obsolete"));
+  ck_assert_ptr_nonnull(
+      strstr(err, "stackrig: warning: compose.yaml:1:1: the top-level `version` key is obsolete"));
   free(out);
   free(err);
   free(file);

@@ -31,10 +31,10 @@ static void count_unset(void *data, const char *name)
 
 typedef struct interp_case {
   const char *text;
-  const char *expected;  /* NULL: an error */
-  int code;              /* the error's code */
-  const char *message;   /* the error's message, or NULL */
-  int unset;             /* how many unset-variable reports */
+  const char *expected; /* NULL: an error */
+  int code;             /* the error's code */
+  const char *message;  /* the error's message, or NULL */
+  int unset;            /* how many unset-variable reports */
 } interp_case;
 
 static const interp_case interp_cases[] = {
@@ -72,10 +72,13 @@ static const interp_case interp_cases[] = {
     {"${SET:?msg}", "value", 0, NULL, 0},
     {"${SET?msg}", "value", 0, NULL, 0},
     {"${EMPTY?msg}", "", 0, NULL, 0},
-    {"${UNSET:?set it please}", NULL, RIG_EINVAL, "required variable UNSET is missing a value: set it please", 0},
-    {"${EMPTY:?is empty}", NULL, RIG_EINVAL, "required variable EMPTY is missing a value: is empty", 0},
+    {"${UNSET:?set it please}", NULL, RIG_EINVAL,
+     "required variable UNSET is missing a value: set it please", 0},
+    {"${EMPTY:?is empty}", NULL, RIG_EINVAL, "required variable EMPTY is missing a value: is empty",
+     0},
     {"${UNSET?}", NULL, RIG_EINVAL, "required variable UNSET is missing a value", 0},
-    {"${UNSET:?need $SET}", NULL, RIG_EINVAL, "required variable UNSET is missing a value: need value", 0},
+    {"${UNSET:?need $SET}", NULL, RIG_EINVAL,
+     "required variable UNSET is missing a value: need value", 0},
     /* nesting */
     {"${UNSET:-${SET}}", "value", 0, NULL, 0},
     {"${UNSET:-${ALSO_UNSET:-deep}}", "deep", 0, NULL, 0},
@@ -119,18 +122,20 @@ START_TEST(test_interp_table)
   int rc = rig__interpolate(&out, &changed, &message, c->text, lookup, NULL, count_unset, &unset);
   if (c->expected) {
     ck_assert_msg(rc == RIG_OK, "\"%s\": failed: %s", c->text, message ? message : "?");
-    ck_assert_msg(strcmp(out, c->expected) == 0, "\"%s\": expected \"%s\", got \"%s\"", c->text, c->expected, out);
-    ck_assert_msg(unset == c->unset, "\"%s\": %d unset reports, expected %d", c->text, unset, c->unset);
+    ck_assert_msg(strcmp(out, c->expected) == 0, "\"%s\": expected \"%s\", got \"%s\"", c->text,
+                  c->expected, out);
+    ck_assert_msg(unset == c->unset, "\"%s\": %d unset reports, expected %d", c->text, unset,
+                  c->unset);
     ck_assert_int_eq(changed, strchr(c->text, '$') != NULL);
   } else {
-    ck_assert_msg(rc == c->code, "\"%s\": expected %s, got %s (%s)", c->text, rig_error_name(c->code),
-                  rig_error_name(rc), out ? out : "");
+    ck_assert_msg(rc == c->code, "\"%s\": expected %s, got %s (%s)", c->text,
+                  rig_error_name(c->code), rig_error_name(rc), out ? out : "");
     ck_assert_ptr_nonnull(message);
     if (c->message)
       ck_assert_msg(strcmp(message, c->message) == 0, "\"%s\": message \"%s\"", c->text, message);
     else
-      ck_assert_msg(strstr(message, "invalid interpolation format") != NULL, "\"%s\": message \"%s\"", c->text,
-                    message);
+      ck_assert_msg(strstr(message, "invalid interpolation format") != NULL,
+                    "\"%s\": message \"%s\"", c->text, message);
   }
   free(out);
   free(message);
@@ -140,6 +145,7 @@ END_TEST
 TCase *compose_interp_tcase(void)
 {
   TCase *tc = tcase_create("interpolation");
-  tcase_add_loop_test(tc, test_interp_table, 0, (int)(sizeof interp_cases / sizeof interp_cases[0]));
+  tcase_add_loop_test(tc, test_interp_table, 0,
+                      (int)(sizeof interp_cases / sizeof interp_cases[0]));
   return tc;
 }

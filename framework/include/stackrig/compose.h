@@ -54,13 +54,13 @@ typedef enum rig_compose_value_type {
  */
 typedef struct rig_compose_value {
   rig_compose_value_type type;
-  int boolean;                /**< BOOL */
-  int64_t integer;            /**< INT */
-  double number;              /**< FLOAT (also set for INT) */
-  const char *string;         /**< STRING; also the scalar's text for BOOL/INT/FLOAT/NULL */
-  size_t count;               /**< LIST and MAP: number of items */
+  int boolean;        /**< BOOL */
+  int64_t integer;    /**< INT */
+  double number;      /**< FLOAT (also set for INT) */
+  const char *string; /**< STRING; also the scalar's text for BOOL/INT/FLOAT/NULL */
+  size_t count;       /**< LIST and MAP: number of items */
   const struct rig_compose_value *items; /**< LIST and MAP: the values */
-  const char *const *keys;    /**< MAP: keys[i] is the key of items[i] (file order) */
+  const char *const *keys;               /**< MAP: keys[i] is the key of items[i] (file order) */
   const char *file;
   int line;
   int column;
@@ -70,14 +70,15 @@ typedef struct rig_compose_value {
 
 /** One published or exposed port (long syntax; a short-syntax range becomes one entry per port). */
 typedef struct rig_compose_port {
-  const char *name;           /**< NULL unless given in long syntax */
-  int target;                 /**< container port */
-  int published_start;        /**< host port, or first of a host range; 0: a random free port */
-  int published_end;          /**< last host port of a range; == published_start for one port, 0 when random */
-  const char *host_ip;        /**< NULL when not given (stackrig then binds 127.0.0.1) */
-  const char *protocol;       /**< "tcp" (default), "udp" or "sctp" */
-  const char *mode;           /**< "ingress" (default) or "host" */
-  const char *app_protocol;   /**< NULL unless given */
+  const char *name;    /**< NULL unless given in long syntax */
+  int target;          /**< container port */
+  int published_start; /**< host port, or first of a host range; 0: a random free port */
+  /** last host port of a range; == published_start for one port; 0 when random */
+  int published_end;
+  const char *host_ip;      /**< NULL when not given (stackrig then binds 127.0.0.1) */
+  const char *protocol;     /**< "tcp" (default), "udp" or "sctp" */
+  const char *mode;         /**< "ingress" (default) or "host" */
+  const char *app_protocol; /**< NULL unless given */
 } rig_compose_port;
 
 typedef enum rig_compose_mount_type {
@@ -89,19 +90,20 @@ typedef enum rig_compose_mount_type {
 /** One entry of a service's `volumes:` (long syntax). */
 typedef struct rig_compose_mount {
   rig_compose_mount_type type;
-  const char *source;         /**< BIND: absolute host path; VOLUME: the key of a top-level
-                                   volume (see rig_compose_find_volume for its engine name),
-                                   or NULL for an anonymous volume; TMPFS: NULL */
-  const char *target;         /**< path in the container */
+  const char *source; /**< BIND: absolute host path; VOLUME: the key of a top-level
+                           volume (see rig_compose_find_volume for its engine name),
+                           or NULL for an anonymous volume; TMPFS: NULL */
+  const char *target; /**< path in the container */
   int read_only;
-  const char *consistency;    /**< NULL unless given */
-  int bind_create_host_path;  /**< BIND: create the host folder when missing (1 for the short syntax) */
+  const char *consistency; /**< NULL unless given */
+  /** BIND: create the host folder when missing (1 for the short syntax) */
+  int bind_create_host_path;
   const char *bind_propagation; /**< BIND: NULL unless given */
-  const char *bind_selinux;   /**< BIND: "z", "Z" or NULL */
-  int volume_nocopy;          /**< VOLUME */
-  const char *volume_subpath; /**< VOLUME: NULL unless given */
-  int64_t tmpfs_size;         /**< TMPFS: bytes, 0 when not given */
-  int tmpfs_mode;             /**< TMPFS: file mode, 0 when not given */
+  const char *bind_selinux;     /**< BIND: "z", "Z" or NULL */
+  int volume_nocopy;            /**< VOLUME */
+  const char *volume_subpath;   /**< VOLUME: NULL unless given */
+  int64_t tmpfs_size;           /**< TMPFS: bytes, 0 when not given */
+  int tmpfs_mode;               /**< TMPFS: file mode, 0 when not given */
 } rig_compose_mount;
 
 typedef enum rig_compose_condition {
@@ -114,42 +116,42 @@ typedef enum rig_compose_condition {
 typedef struct rig_compose_dependency {
   const char *service;
   rig_compose_condition condition;
-  int required;               /**< default 1; 0: a missing or failing dependency only warns */
-  int restart;                /**< restart this service when the dependency is updated */
+  int required; /**< default 1; 0: a missing or failing dependency only warns */
+  int restart;  /**< restart this service when the dependency is updated */
 } rig_compose_dependency;
 
 typedef enum rig_compose_health_kind {
   RIG_COMPOSE_HEALTH_INHERIT = 0, /**< no test given: keep the image's test (timings may change) */
   RIG_COMPOSE_HEALTH_NONE,        /**< ["NONE"] or disable: true: no health check at all */
   RIG_COMPOSE_HEALTH_CMD,         /**< ["CMD", argv...]: test.items holds argv */
-  RIG_COMPOSE_HEALTH_CMD_SHELL    /**< ["CMD-SHELL", cmd] or a string: test.items[0] is the command */
+  RIG_COMPOSE_HEALTH_CMD_SHELL /**< ["CMD-SHELL", cmd] or a string: test.items[0] is the command */
 } rig_compose_health_kind;
 
 typedef struct rig_compose_healthcheck {
-  int set;                    /**< 0 when the service has no healthcheck key */
+  int set; /**< 0 when the service has no healthcheck key */
   rig_compose_health_kind kind;
-  rig_compose_strings test;   /**< the test WITHOUT its leading CMD/CMD-SHELL/NONE word */
-  int64_t interval_ns;        /**< 0 when not given (the engine's default applies) */
+  rig_compose_strings test; /**< the test WITHOUT its leading CMD/CMD-SHELL/NONE word */
+  int64_t interval_ns;      /**< 0 when not given (the engine's default applies) */
   int64_t timeout_ns;
   int64_t start_period_ns;
   int64_t start_interval_ns;
-  int retries;                /**< 0 when not given */
-  int disable;                /**< `disable: true` was given (kind is then NONE) */
+  int retries; /**< 0 when not given */
+  int disable; /**< `disable: true` was given (kind is then NONE) */
 } rig_compose_healthcheck;
 
 /** One network a service joins. */
 typedef struct rig_compose_service_network {
-  const char *network;        /**< the key of a top-level network ("default", "front") */
+  const char *network; /**< the key of a top-level network ("default", "front") */
   rig_compose_strings aliases;
-  const char *ipv4_address;   /**< NULL unless given */
-  const char *ipv6_address;   /**< NULL unless given */
-  int priority;               /**< 0 unless given */
+  const char *ipv4_address; /**< NULL unless given */
+  const char *ipv6_address; /**< NULL unless given */
+  int priority;             /**< 0 unless given */
 } rig_compose_service_network;
 
 typedef struct rig_compose_ulimit {
-  const char *name;           /**< "nofile", "nproc"... */
+  const char *name; /**< "nofile", "nproc"... */
   int64_t soft;
-  int64_t hard;               /**< a single number sets soft and hard alike */
+  int64_t hard; /**< a single number sets soft and hard alike */
 } rig_compose_ulimit;
 
 /** Tri-state booleans for keys whose absence means "the engine's default". */
@@ -160,9 +162,9 @@ typedef enum rig_compose_tristate {
 } rig_compose_tristate;
 
 typedef struct rig_compose_service {
-  const char *name;           /**< the key under services: */
-  const char *file;           /**< the compose file that first defined it */
-  int line;                   /**< where (1-based) */
+  const char *name; /**< the key under services: */
+  const char *file; /**< the compose file that first defined it */
+  int line;         /**< where (1-based) */
 
   const char *image;          /**< NULL when not given (an error: stackrig does not build) */
   const char *container_name; /**< NULL: the engine name is <project>-<service>-<n> */
@@ -171,14 +173,14 @@ typedef struct rig_compose_service {
   const char *working_dir;
   const char *user;
   const char *platform;
-  const char *pull_policy;    /**< NULL unless given */
-  const char *stop_signal;    /**< NULL unless given */
-  const char *network_mode;   /**< NULL unless given ("host", "none", "service:x"...) */
-  const char *restart;        /**< "no" (default), "always", "on-failure[:N]", "unless-stopped" */
+  const char *pull_policy;  /**< NULL unless given */
+  const char *stop_signal;  /**< NULL unless given */
+  const char *network_mode; /**< NULL unless given ("host", "none", "service:x"...) */
+  const char *restart;      /**< "no" (default), "always", "on-failure[:N]", "unless-stopped" */
 
-  int command_set;            /**< 0: keep the image's CMD */
+  int command_set; /**< 0: keep the image's CMD */
   rig_compose_strings command;
-  int entrypoint_set;         /**< 0: keep the image's ENTRYPOINT */
+  int entrypoint_set; /**< 0: keep the image's ENTRYPOINT */
   rig_compose_strings entrypoint;
 
   /** environment: and env_file: resolved, in order (env_file entries first, environment:
@@ -192,11 +194,11 @@ typedef struct rig_compose_service {
 
   const rig_compose_port *ports;
   size_t port_count;
-  rig_compose_strings expose;     /**< "80", "8000-8010", "53/udp" as written */
+  rig_compose_strings expose; /**< "80", "8000-8010", "53/udp" as written */
 
   const rig_compose_mount *volumes;
   size_t volume_count;
-  rig_compose_strings tmpfs;      /**< "/run" or "/run:size=64m" as written */
+  rig_compose_strings tmpfs; /**< "/run" or "/run:size=64m" as written */
 
   const rig_compose_dependency *depends_on;
   size_t depends_on_count;
@@ -216,7 +218,8 @@ typedef struct rig_compose_service {
   rig_compose_tristate privileged;
   rig_compose_tristate read_only;
 
-  rig_compose_strings extra_hosts; /**< "host:ip" (the engine's form; `host=ip` and the map form are converted) */
+  rig_compose_strings
+      extra_hosts; /**< "host:ip" (the engine's form; `host=ip` and the map form are converted) */
   rig_compose_strings dns;
   rig_compose_strings dns_search;
   rig_compose_strings cap_add;
@@ -224,9 +227,9 @@ typedef struct rig_compose_service {
   rig_compose_strings security_opt;
   const rig_compose_ulimit *ulimits;
   size_t ulimit_count;
-  int64_t shm_size;               /**< bytes; 0 when not given */
+  int64_t shm_size; /**< bytes; 0 when not given */
   rig_compose_strings profiles;
-  int replicas;                   /**< scale / deploy.replicas; 1 when not given */
+  int replicas; /**< scale / deploy.replicas; 1 when not given */
 
   /** the service's `x-*` keys, a MAP (count 0 when none) */
   const rig_compose_value *extensions;
@@ -241,11 +244,11 @@ typedef struct rig_compose_ipam_pool {
 } rig_compose_ipam_pool;
 
 typedef struct rig_compose_network {
-  const char *key;            /**< the name in the file ("default", "front") */
-  const char *name;           /**< the engine's name: `name:` if given, the key itself when
-                                   external, else "<project>_<key>" */
+  const char *key;  /**< the name in the file ("default", "front") */
+  const char *name; /**< the engine's name: `name:` if given, the key itself when
+                         external, else "<project>_<key>" */
   int external;
-  const char *driver;         /**< NULL: the engine's default (bridge) */
+  const char *driver; /**< NULL: the engine's default (bridge) */
   const rig_compose_kv *driver_opts;
   size_t driver_opt_count;
   const rig_compose_kv *labels;
@@ -253,15 +256,15 @@ typedef struct rig_compose_network {
   int internal;
   int attachable;
   rig_compose_tristate enable_ipv6;
-  const char *ipam_driver;    /**< NULL unless given */
+  const char *ipam_driver; /**< NULL unless given */
   const rig_compose_ipam_pool *ipam_config;
   size_t ipam_config_count;
   const rig_compose_value *extensions; /**< MAP */
 } rig_compose_network;
 
 typedef struct rig_compose_volume {
-  const char *key;            /**< the name in the file */
-  const char *name;           /**< the engine's name, as for networks */
+  const char *key;  /**< the name in the file */
+  const char *name; /**< the engine's name, as for networks */
   int external;
   const char *driver;
   const rig_compose_kv *driver_opts;
@@ -274,8 +277,8 @@ typedef struct rig_compose_volume {
 /* ---- the project ---- */
 
 typedef struct rig_compose_project {
-  const char *name;           /**< the normalized project name */
-  const char *working_dir;    /**< absolute project directory */
+  const char *name;                 /**< the normalized project name */
+  const char *working_dir;          /**< absolute project directory */
   rig_compose_strings config_files; /**< absolute paths, in merge order */
   rig_compose_strings profiles;     /**< the active profiles */
 
@@ -284,7 +287,7 @@ typedef struct rig_compose_project {
   size_t service_count;
   const rig_compose_network *networks; /**< sorted by key; includes "default" when used */
   size_t network_count;
-  const rig_compose_volume *volumes;   /**< sorted by key */
+  const rig_compose_volume *volumes; /**< sorted by key */
   size_t volume_count;
   const rig_compose_value *extensions; /**< the top-level `x-*` keys, a MAP */
 
@@ -300,7 +303,7 @@ typedef struct rig_compose_options {
       project_directory (or the current folder), plus its .override file when present */
   const char *const *files;
   size_t file_count;
-  const char *project_name;   /**< -p; NULL: see rig_compose_load() */
+  const char *project_name;      /**< -p; NULL: see rig_compose_load() */
   const char *project_directory; /**< NULL: the folder of the first file */
   /** --env-file, in order (a later one wins); NULL: "<project dir>/.env" when it exists */
   const char *const *env_files;
@@ -313,7 +316,10 @@ typedef struct rig_compose_options {
 } rig_compose_options;
 
 #define RIG_COMPOSE_OPTIONS_VERSION 1
-#define RIG_COMPOSE_OPTIONS_INIT {RIG_COMPOSE_OPTIONS_VERSION, NULL, 0, NULL, NULL, NULL, 0, NULL, NULL, 0}
+#define RIG_COMPOSE_OPTIONS_INIT                                                                   \
+  {                                                                                                \
+    RIG_COMPOSE_OPTIONS_VERSION, NULL, 0, NULL, NULL, NULL, 0, NULL, NULL, 0                       \
+  }
 
 /**
  * Loads, interpolates, merges and validates compose files into a project.
@@ -340,20 +346,20 @@ RIG_EXTERN void rig_compose_project_free(rig_compose_project *project);
 
 /** @return the service named name, or NULL. */
 RIG_EXTERN const rig_compose_service *rig_compose_find_service(const rig_compose_project *project,
-                                                              const char *name);
+                                                               const char *name);
 /** @return the top-level network whose key is key, or NULL. */
 RIG_EXTERN const rig_compose_network *rig_compose_find_network(const rig_compose_project *project,
-                                                              const char *key);
+                                                               const char *key);
 /** @return the top-level volume whose key is key, or NULL. */
 RIG_EXTERN const rig_compose_volume *rig_compose_find_volume(const rig_compose_project *project,
-                                                            const char *key);
+                                                             const char *key);
 
 /**
  * @return the value of the service's extension name (e.g. "x-stackrig"), borrowed from
  *   the project, or NULL when the service has none.
  */
-RIG_EXTERN const rig_compose_value *rig_compose_service_extension(const rig_compose_service *service,
-                                                                  const char *name);
+RIG_EXTERN const rig_compose_value *
+rig_compose_service_extension(const rig_compose_service *service, const char *name);
 
 /** @return the item of a MAP value whose key is key, or NULL (also for non-maps). */
 RIG_EXTERN const rig_compose_value *rig_compose_value_get(const rig_compose_value *map,
