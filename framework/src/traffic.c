@@ -79,6 +79,7 @@ typedef struct run {
    * plain HTTP/2 cannot make a new one (CURLE_UNSUPPORTED_PROTOCOL, nothing sent): the
    * request then primes a new connection, or waits ("parked") for the one being primed. */
   int h2_reuse_bug;
+  CURLU *parsed_url;
   enum { H2_NONE, H2_PRIMING, H2_READY } h2_state;
   int *parked; /* slots whose request waits for the h2c connection being primed */
   int parked_count;
@@ -524,6 +525,8 @@ static void setup_slot(run *r, slot *s)
                                         r->spec.auth_header, r->spec.has_body, r->traceparent,
                                         &s->traceparent_value);
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, s->headers);
+  if (!r->opts->on_request && r->parsed_url)
+    curl_easy_setopt(easy, CURLOPT_CURLU, r->parsed_url);
 }
 
 static int prepare(run *r)
@@ -569,6 +572,11 @@ static int prepare(run *r)
     curl_multi_setopt(r->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)r->slot_count);
   }
 
+  r->parsed_url = curl_url();
+  if (r->parsed_url && curl_url_set(r->parsed_url, CURLUPART_URL, r->spec.url, 0) != CURLUE_OK) {
+    curl_url_cleanup(r->parsed_url);
+    r->parsed_url = NULL;
+  }
   r->slots = rig__calloc((size_t)r->slot_count, sizeof *r->slots);
   r->idle = rig__calloc((size_t)r->slot_count, sizeof *r->idle);
   r->parked = rig__calloc((size_t)r->slot_count, sizeof *r->parked);
@@ -606,6 +614,7 @@ static void teardown(run *r)
   }
   if (r->multi)
     curl_multi_cleanup(r->multi);
+  curl_url_cleanup(r->parsed_url);
   if (r->epoll_fd >= 0)
     close(r->epoll_fd);
   free(r->slots);
