@@ -3,8 +3,9 @@
  * every node and every string of one load, the YAML node tree with positions, the loader
  * context (path for messages, warnings, the interpolation environment) and the stages:
  * YAML -> tree (compose_yaml.c), interpolation (compose_interp.c), normalization and merge
- * (compose_merge.c), tree -> model (compose_model.c, compose_service.c, compose_syntax.c),
- * model -> JSON/YAML (compose_emit.c), orchestration (compose_load.c).
+ * (compose_merge.c), tree -> model (compose_project.c, compose_service.c, compose_mounts.c,
+ * compose_model.c, compose_syntax.c), model -> JSON/YAML (compose_emit.c), orchestration
+ * (compose_load.c); compose_node.c holds the arena, nodes and error reporting.
  */
 #ifndef RIG_COMPOSE_INTERNAL_H
 #define RIG_COMPOSE_INTERNAL_H
@@ -207,6 +208,17 @@ int rig__compose_value(rig__compose_ctx *ctx, const rig__cnode *node, rig_compos
 /* The x-* keys of a map as a MAP value. */
 int rig__compose_extensions(rig__compose_ctx *ctx, const rig__cnode *map,
                             const rig_compose_value **out);
+
+/* map[key] as a boolean / a string (NULL for null), when present; the path names the key. */
+int rig__compose_sub_bool(rig__compose_ctx *ctx, const rig__cnode *map, const char *key, int *out);
+int rig__compose_sub_string(rig__compose_ctx *ctx, const rig__cnode *map, const char *key,
+                            const char **out);
+
+/* A service's ports: and volumes: (compose_mounts.c). */
+int rig__compose_read_ports(rig__compose_ctx *ctx, const rig__cnode *node,
+                            rig_compose_service *svc);
+int rig__compose_read_volumes(rig__compose_ctx *ctx, const rig__cnode *node,
+                              rig_compose_service *svc);
 
 int rig__compose_build_service(rig__compose_ctx *ctx, const char *name, const rig__cnode *node,
                                rig_compose_service *svc);

@@ -377,3 +377,28 @@ int rig__compose_extensions(rig__compose_ctx *ctx, const rig__cnode *map,
   *out = value;
   return RIG_OK;
 }
+
+/* ---- keys of a mapping ---- */
+
+int rig__compose_sub_bool(rig__compose_ctx *ctx, const rig__cnode *map, const char *key, int *out)
+{
+  const rig__cnode *v = rig__cnode_get(map, key);
+  if (!v)
+    return RIG_OK;
+  size_t mark = rig__compose_path_push(ctx, key);
+  int rc = rig__compose_get_bool(ctx, v, out);
+  rig__compose_path_pop(ctx, mark);
+  return rc;
+}
+
+int rig__compose_sub_string(rig__compose_ctx *ctx, const rig__cnode *map, const char *key,
+                            const char **out)
+{
+  const rig__cnode *v = rig__cnode_get(map, key);
+  if (!v)
+    return RIG_OK;
+  size_t mark = rig__compose_path_push(ctx, key);
+  int rc = rig__compose_expect_string(ctx, v, out);
+  rig__compose_path_pop(ctx, mark);
+  return rc;
+}
