@@ -6,6 +6,7 @@
 #include "compose_internal.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -13,7 +14,7 @@
 
 extern char **environ;
 
-enum { NODE_BUDGET = 4 * 1000 * 1000 };
+enum { NODE_BUDGET = 500 * 1000 };
 
 /* The project and the arena that owns everything it points to. */
 typedef struct project_box {
@@ -230,7 +231,9 @@ static int choose_name(const char **out, rig__compose_ctx *ctx, const rig_compos
     }
   }
   const rig__cnode *name = rig__cnode_get(root, "name");
-  if (name && !rig__cnode_is_null(name)) {
+  /* `name: ${PROJECT:-}` that comes out empty falls back to the folder, as in compose */
+  if (name && !rig__cnode_is_null(name) &&
+      !(name->kind == RIG__CN_SCALAR && name->text[0] == '\0')) {
     if (name->kind != RIG__CN_SCALAR)
       return rig__compose_error_at(name, RIG_EPARSE, "name must be a string, not %s",
                                    rig__cnode_kind_name(name));
@@ -355,8 +358,12 @@ static int load(rig_compose_project **out, const rig_compose_options *opts,
     ctx.dotenv = dotenv;
   }
   ctx.home = rig__compose_lookup(&ctx, "HOME");
-  if (!opts->environment && !ctx.home)
+  if (!ctx.home || !*ctx.home)
     ctx.home = getenv("HOME");
+  if (!ctx.home || !*ctx.home) {
+    struct passwd *pw = getpwuid(getuid());
+    ctx.home = pw && pw->pw_dir ? rig__carena_strdup(ctx.tmp, pw->pw_dir) : NULL;
+  }
 
   const char **config_files = rig__carena_alloc(ctx.out, (files.count + 1) * sizeof *config_files);
   for (size_t i = 0; i < files.count; i++) {
