@@ -441,6 +441,10 @@ START_TEST(test_create_inspect_full_spec)
   ck_assert_str_eq(
       json_object_get_string(json_object_array_get_idx(jpath(json, "HostConfig", "CapDrop"), 0)),
       "NET_RAW");
+  json_object *ulimit = json_object_array_get_idx(jpath(json, "HostConfig", "Ulimits"), 0);
+  ck_assert_str_eq(json_object_get_string(jpath(ulimit, "Name", NULL)), "nofile");
+  ck_assert_int_eq(json_object_get_int(jpath(ulimit, "Soft", NULL)), 1000);
+  ck_assert_int_eq(json_object_get_int(jpath(ulimit, "Hard", NULL)), 2000);
   ck_assert_str_eq(json_object_get_string(jpath(json, "Config", "StopSignal")), "SIGINT");
   ck_assert_int_eq(json_object_get_int(jpath(json, "Config", "StopTimeout")), 3);
   ck_assert_str_eq(json_object_get_string(jpath(json, "Config", "User")), "nobody");
@@ -506,15 +510,17 @@ START_TEST(test_create_inspect_full_spec)
   rig_http_free(http);
   free(url);
 
-  /* Inside: env, user, working dir, hostname, extra hosts, ulimits, tmpfs. */
+  /* Inside: env, user, working dir, hostname, extra hosts, ulimits (of PID 1: an exec'd
+   * process may get its soft NOFILE raised to the hard one by runc), tmpfs. */
   static const char *const probe[] = {"sh", "-c",
                                       "echo \"$GREETING\"; id -u; pwd; hostname; grep -c "
-                                      "example.internal /etc/hosts; ulimit -Sn; ulimit -Hn; "
+                                      "example.internal /etc/hosts; grep 'open files' /proc/1/limits | "
+                                      "tr -s ' ' | cut -d' ' -f4,5; "
                                       "grep -c ' /scratch tmpfs' /proc/mounts",
                                       NULL};
   rig_docker_exec_result *r = run_exec(id, probe);
   ck_assert_int_eq(r->exit_code, 0);
-  ck_assert_str_eq(r->stdout_data, "hello world\n65534\n/tmp\ntiny-host\n1\n1000\n2000\n1\n");
+  ck_assert_str_eq(r->stdout_data, "hello world\n65534\n/tmp\ntiny-host\n1\n1000 2000\n1\n");
   rig_docker_exec_result_free(r);
 
   /* Stop with a timeout: httpd under init stops on SIGINT. */

@@ -436,7 +436,7 @@ typedef enum rig_docker_wait_condition {
 /**
  * POST /containers/{id}/wait?condition=. Occupies the connection until the condition holds.
  * @param[out] out the exit code (StatusCode), or NULL
- * @param timeout_ms -1: wait forever
+ * @param timeout_ms 0 or -1: wait forever
  * @return RIG_OK, RIG_ETIMEOUT, RIG_ENOTFOUND
  */
 RIG_EXTERN int rig_docker_container_wait(int64_t *out, rig_docker *docker, const char *id,
