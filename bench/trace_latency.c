@@ -72,8 +72,8 @@ int main(int argc, char **argv)
   rig_trace_expect_new(&expect);
   rig_trace_expect_span_count(expect, 3);
   rig_trace_expect_add(expect, NULL, "connected");
-  rig_trace_expect_add(expect, "span[service.name=bench-frontend] > span[service.name=bench-orders]",
-                       "count == 1");
+  rig_trace_expect_add(
+      expect, "span[service.name=bench-frontend] > span[service.name=bench-orders]", "count == 1");
   rig_jaeger_wait_options wait = RIG_JAEGER_WAIT_OPTIONS_INIT;
   wait.timeout_ms = 30000;
 

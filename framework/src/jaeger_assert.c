@@ -16,10 +16,10 @@
 #include "stackrig/error.h"
 
 typedef enum expect_kind {
-  EXPECT_COUNT,      /* count OP N */
-  EXPECT_CONDITION,  /* every picked span satisfies a condition */
-  EXPECT_CONNECTED,  /* the trace is one tree */
-  EXPECT_SPAN_COUNT  /* the trace has N spans */
+  EXPECT_COUNT,     /* count OP N */
+  EXPECT_CONDITION, /* every picked span satisfies a condition */
+  EXPECT_CONNECTED, /* the trace is one tree */
+  EXPECT_SPAN_COUNT /* the trace has N spans */
 } expect_kind;
 
 typedef struct expectation {
@@ -111,8 +111,9 @@ int rig_trace_expect_add(rig_trace_expect *expect, const char *selector, const c
   e.assertion_text = rig__strdup(assertion);
   rc = parse_assertion(&e, assertion);
   if (rc == RIG_OK && e.kind == EXPECT_CONNECTED && strcmp(selector_text, "span") != 0)
-    rc = rig_error_set(RIG_EINVAL, "assertion \"connected\" is about the whole trace: give the "
-                                   "selector \"span\" or none, not \"%s\"",
+    rc = rig_error_set(RIG_EINVAL,
+                       "assertion \"connected\" is about the whole trace: give the "
+                       "selector \"span\" or none, not \"%s\"",
                        selector_text);
   if (rc != RIG_OK) {
     rig_selector_free(e.selector);
@@ -190,8 +191,7 @@ static void explain_closest(rig_buf *buf, const rig_selector *selector, const ri
       continue;
     }
     char *text = rig__condition_text(&conditions[c]);
-    rig__buf_printf(buf, "%s %s (%s is ", first ? " fails" : ", and", text,
-                    conditions[c].property);
+    rig__buf_printf(buf, "%s %s (%s is ", first ? " fails" : ", and", text, conditions[c].property);
     if (strcmp(actual, "<absent>") == 0 || conditions[c].kind != RIG__LIT_STRING)
       rig__buf_puts(buf, actual);
     else
@@ -293,9 +293,9 @@ static int check_one(const expectation *e, const rig_trace *trace, rig_buf *why)
     }
     if (failed > 0) {
       ok = 0;
-      rig__buf_printf(why, "%s: %s: %zu of %zu picked span%s fail%s", rig_selector_text(e->selector),
-                      e->assertion_text, failed, selection->count, selection->count == 1 ? "" : "s",
-                      failed == 1 ? "s" : "");
+      rig__buf_printf(why, "%s: %s: %zu of %zu picked span%s fail%s",
+                      rig_selector_text(e->selector), e->assertion_text, failed, selection->count,
+                      selection->count == 1 ? "" : "s", failed == 1 ? "s" : "");
       rig__buf_puts(why, details.data);
       if (failed > 10)
         rig__buf_printf(why, "; and %zu more", failed - 10);
@@ -380,8 +380,8 @@ static int waiter_init(waiter *w, const rig_jaeger_wait_options *opts)
   if (opts == NULL)
     opts = &defaults;
   if (opts->version != RIG_JAEGER_WAIT_OPTIONS_VERSION)
-    return rig_error_set(RIG_EINVAL, "jaeger wait options: version %u, expected %u",
-                         opts->version, RIG_JAEGER_WAIT_OPTIONS_VERSION);
+    return rig_error_set(RIG_EINVAL, "jaeger wait options: version %u, expected %u", opts->version,
+                         RIG_JAEGER_WAIT_OPTIONS_VERSION);
   w->start_ms = rig__now_ms();
   w->deadline_ms = w->start_ms + (opts->timeout_ms > 0 ? opts->timeout_ms : 10000);
   w->backoff_ms = opts->initial_backoff_ms > 0 ? opts->initial_backoff_ms : 5;
@@ -553,8 +553,8 @@ int rig_jaeger_expect_search(rig_trace **out, rig_jaeger *client, const rig_trac
   int rc = waiter_init(&w, opts);
   if (rc != RIG_OK)
     return rc;
-  rig_trace *candidate = NULL;     /* the trace that passed the last poll */
-  rig_trace *closest = NULL;       /* a trace that failed, for the message */
+  rig_trace *candidate = NULL; /* the trace that passed the last poll */
+  rig_trace *closest = NULL;   /* a trace that failed, for the message */
   char *closest_failure = NULL;
   char *last_error = NULL;
   int stable = 0;
@@ -581,7 +581,8 @@ int rig_jaeger_expect_search(rig_trace **out, rig_jaeger *client, const rig_trac
         free(failure);
       }
       if (passing != NULL) {
-        int same = candidate && strcmp(rig_trace_id_hex(candidate), rig_trace_id_hex(passing)) == 0 &&
+        int same = candidate &&
+                   strcmp(rig_trace_id_hex(candidate), rig_trace_id_hex(passing)) == 0 &&
                    rig_trace_span_count(candidate) == rig_trace_span_count(passing);
         stable = same ? stable + 1 : 1;
         if (!same)

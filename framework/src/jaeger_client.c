@@ -275,13 +275,13 @@ int rig_jaeger_get_trace(rig_trace **out, rig_jaeger *client, const char *trace_
       rig_trace *trace = NULL;
       rc = rig_trace_parse(&trace, resp.body, resp.body_len);
       if (rc == RIG_ENOTFOUND)
-        rc = rig_error_set(RIG_ENOTFOUND, "trace %s not found in Jaeger (%s)", id,
-                           client->base_url);
+        rc =
+            rig_error_set(RIG_ENOTFOUND, "trace %s not found in Jaeger (%s)", id, client->base_url);
       else if (rc != RIG_OK)
         rig_error_wrap(rc, "jaeger %s%s", client->base_url, path);
       else if (strcmp(rig_trace_id_hex(trace), id) != 0) {
-        rc = rig_error_set(RIG_EPARSE, "jaeger %s%s answered with trace %s", client->base_url,
-                           path, rig_trace_id_hex(trace));
+        rc = rig_error_set(RIG_EPARSE, "jaeger %s%s answered with trace %s", client->base_url, path,
+                           rig_trace_id_hex(trace));
         rig_trace_free(trace);
       } else {
         *out = trace;
@@ -395,8 +395,8 @@ int rig_jaeger_find_traces(rig_trace_list **out, rig_jaeger *client, const rig_t
   if (out == NULL || client == NULL || query == NULL)
     return rig_error_set(RIG_EINVAL, "rig_jaeger_find_traces: no client, query or out");
   if (query->version != RIG_TRACE_QUERY_VERSION)
-    return rig_error_set(RIG_EINVAL, "jaeger trace query: version %u, expected %u",
-                         query->version, RIG_TRACE_QUERY_VERSION);
+    return rig_error_set(RIG_EINVAL, "jaeger trace query: version %u, expected %u", query->version,
+                         RIG_TRACE_QUERY_VERSION);
   if (query->service == NULL || query->service[0] == '\0')
     return rig_error_set(RIG_EINVAL, "jaeger trace query: a service name is required");
   if (query->tag_count > 0 && query->tags == NULL)
@@ -455,7 +455,8 @@ static int compare_names(const void *a, const void *b)
 /* Collects strings from a JSON array (of strings, or of objects with "name"), sorted, unique. */
 static char **names_from(json_object *array)
 {
-  size_t n = array && json_object_is_type(array, json_type_array) ? json_object_array_length(array) : 0;
+  size_t n =
+      array && json_object_is_type(array, json_type_array) ? json_object_array_length(array) : 0;
   char **names = rig__calloc(n + 1, sizeof *names);
   size_t count = 0;
   for (size_t i = 0; i < n; i++) {
@@ -528,9 +529,8 @@ int rig_jaeger_operations(char ***out, rig_jaeger *client, const char *service)
     return rc;
   char *escaped = NULL;
   rig_http_escape(&escaped, service);
-  char *path = api == RIG_JAEGER_API_V1
-                   ? rig__sprintf("/api/services/%s/operations", escaped)
-                   : rig__sprintf("/api/v3/operations?service=%s", escaped);
+  char *path = api == RIG_JAEGER_API_V1 ? rig__sprintf("/api/services/%s/operations", escaped)
+                                        : rig__sprintf("/api/v3/operations?service=%s", escaped);
   rc = get_names(out, client, path, api == RIG_JAEGER_API_V1 ? "data" : "operations");
   free(path);
   free(escaped);

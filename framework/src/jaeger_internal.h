@@ -84,8 +84,8 @@ typedef struct rig__condition {
   char *property;
   rig__op op;
   rig__literal_kind kind;
-  char *text;        /* the literal as written (unquoted) */
-  double number;     /* NUMBER: the value; DURATION: nanoseconds */
+  char *text;    /* the literal as written (unquoted) */
+  double number; /* NUMBER: the value; DURATION: nanoseconds */
   int column;
   int attribute_only; /* written attr:NAME: an attribute even when NAME is a special name */
 } rig__condition;
@@ -111,11 +111,15 @@ int rig__parse_condition(rig__condition *out, const char *what, const char *text
 int rig__parse_error(const char *what, const char *text, size_t pos, const char *expected);
 /* Skips spaces; returns the new position. */
 size_t rig__skip_space(const char *text, size_t pos);
+/* Characters of names (properties, words), and a keyword not followed by a name character. */
+int rig__name_start(char c);
+int rig__name_char(char c);
+int rig__keyword(const char *text, size_t pos, const char *word);
 
 /* The conditions of a selector's last steps, for "closest candidate" diagnostics. */
 size_t rig__selector_alternatives(const rig_selector *selector);
 /* The conditions of the last step of alternative i. */
 const rig__condition *rig__selector_last_conditions(const rig_selector *selector, size_t i,
-                                                   size_t *count);
+                                                    size_t *count);
 
 #endif

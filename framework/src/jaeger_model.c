@@ -503,11 +503,10 @@ int rig_trace_check_connected(const rig_trace *trace)
     else if (root_count > 1)
       rig__buf_printf(&msg, " %zu root spans (%s)", root_count, roots.data);
     if (orphan_count > 0)
-      rig__buf_printf(&msg, "%s %zu orphan span%s (%s)", root_count != 1 ? ";" : "",
-                      orphan_count, orphan_count == 1 ? "" : "s", orphans.data);
+      rig__buf_printf(&msg, "%s %zu orphan span%s (%s)", root_count != 1 ? ";" : "", orphan_count,
+                      orphan_count == 1 ? "" : "s", orphans.data);
     if (root_count == 1 && orphan_count == 0)
-      rig__buf_printf(&msg, " %zu spans are in a parent cycle",
-                      trace->span_count - reachable);
+      rig__buf_printf(&msg, " %zu spans are in a parent cycle", trace->span_count - reachable);
     rc = rig_error_set(RIG_EASSERT, "%s", msg.data);
     rig__buf_dispose(&msg);
   }
@@ -646,8 +645,8 @@ int rig_trace_to_json(char **out, const rig_trace *trace)
         rig__buf_putc(&buf, ',');
       rig__buf_puts(&buf, "{\"name\":");
       rig__json_string(&buf, event->name);
-      rig__buf_printf(&buf, ",\"timeUnixNano\":\"%" PRId64 "\",\"attributes\":",
-                      event->time_unix_ns);
+      rig__buf_printf(&buf,
+                      ",\"timeUnixNano\":\"%" PRId64 "\",\"attributes\":", event->time_unix_ns);
       rig__json_attributes(&buf, event->attributes, event->attribute_count);
       rig__buf_putc(&buf, '}');
     }

@@ -457,15 +457,16 @@ int rig_otlp_span_set_scope(rig_otlp_span *span, const char *name, const char *v
   return RIG_OK;
 }
 
-int rig_otlp_span_set_ids(rig_otlp_span *span, const uint8_t trace_id[16],
-                          const uint8_t span_id[8], const uint8_t parent_span_id[8])
+int rig_otlp_span_set_ids(rig_otlp_span *span, const uint8_t trace_id[16], const uint8_t span_id[8],
+                          const uint8_t parent_span_id[8])
 {
   if (span == NULL || !rig_trace_id_is_valid(trace_id) || !rig_span_id_is_valid(span_id))
     return rig_error_set(RIG_EINVAL, "otlp span %s: an all-zero or missing trace or span id",
                          span ? span->name : "");
   if (parent_span_id != NULL && !rig_span_id_is_valid(parent_span_id))
-    return rig_error_set(RIG_EINVAL, "otlp span %s: all-zero parent span id (pass NULL "
-                                     "for a root span)",
+    return rig_error_set(RIG_EINVAL,
+                         "otlp span %s: all-zero parent span id (pass NULL "
+                         "for a root span)",
                          span->name);
   memcpy(span->trace_id, trace_id, 16);
   memcpy(span->span_id, span_id, 8);

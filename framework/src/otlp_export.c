@@ -19,9 +19,9 @@
 
 struct rig_otlp_exporter {
   rig_http *http;
-  char *url;           /* for messages */
-  char *path;          /* "/v1/traces" or "" when the endpoint already names it */
-  char **headers;      /* Content-Type first, then the user's; NULL-terminated */
+  char *url;      /* for messages */
+  char *path;     /* "/v1/traces" or "" when the endpoint already names it */
+  char **headers; /* Content-Type first, then the user's; NULL-terminated */
   int64_t request_timeout_ms;
   int64_t deadline_ms;
   int64_t initial_backoff_ms;
@@ -61,8 +61,8 @@ static int parse_number(const char **p, int min_digits, int max_digits, int *out
 
 static int parse_clock(const char **p, struct tm *tm)
 {
-  if (parse_number(p, 2, 2, &tm->tm_hour) || *(*p)++ != ':' ||
-      parse_number(p, 2, 2, &tm->tm_min) || *(*p)++ != ':' || parse_number(p, 2, 2, &tm->tm_sec))
+  if (parse_number(p, 2, 2, &tm->tm_hour) || *(*p)++ != ':' || parse_number(p, 2, 2, &tm->tm_min) ||
+      *(*p)++ != ':' || parse_number(p, 2, 2, &tm->tm_sec))
     return -1;
   return tm->tm_hour < 24 && tm->tm_min < 60 && tm->tm_sec <= 60 ? 0 : -1;
 }
@@ -229,6 +229,9 @@ int rig_otlp_exporter_last_attempts(const rig_otlp_exporter *exporter)
   return exporter ? exporter->last_attempts : 0;
 }
 
+/* The least time worth giving one more request. */
+#define MIN_ATTEMPT_MS 50
+
 static int retryable(long status)
 {
   return status == 429 || status == 502 || status == 503 || status == 504;
@@ -318,8 +321,8 @@ int rig_otlp_exporter_send(rig_otlp_exporter *exporter, const rig_otlp_batch *ba
   char last_problem[512] = "";
   for (;;) {
     int64_t left = deadline - rig__now_ms();
-    req.timeout_ms = left < exporter->request_timeout_ms ? (left > 0 ? left : 1)
-                                                         : exporter->request_timeout_ms;
+    req.timeout_ms =
+        left < exporter->request_timeout_ms ? (left > 0 ? left : 1) : exporter->request_timeout_ms;
     rig_http_response resp = RIG_HTTP_RESPONSE_INIT;
     exporter->last_attempts++;
     rc = rig_http_do(exporter->http, &req, &resp);
@@ -335,8 +338,8 @@ int rig_otlp_exporter_send(rig_otlp_exporter *exporter, const rig_otlp_batch *ba
       free(message);
       const char *retry_after = rig_http_response_header(&resp, "Retry-After");
       int64_t server_delay;
-      if (retry_after && rig__retry_after_ms(&server_delay, retry_after, rig__wall_ns() / 1000000) ==
-                             RIG_OK)
+      if (retry_after &&
+          rig__retry_after_ms(&server_delay, retry_after, rig__wall_ns() / 1000000) == RIG_OK)
         delay = server_delay;
       else
         delay = jittered(backoff);
@@ -359,7 +362,9 @@ int rig_otlp_exporter_send(rig_otlp_exporter *exporter, const rig_otlp_batch *ba
       break;
     }
     rig_http_response_dispose(&resp);
-    if (rig__now_ms() + delay >= deadline) {
+    /* An attempt squeezed into the last milliseconds would fail for want of time (a connect
+     * cut short reads as "cannot connect"), so it is not made. */
+    if (rig__now_ms() + delay + MIN_ATTEMPT_MS >= deadline) {
       rc = rig_error_set(RIG_ETIMEOUT,
                          "POST %s: gave up after %d attempts within %lld ms (next retry in "
                          "%lld ms would pass the deadline); last answer: %s",

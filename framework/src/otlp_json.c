@@ -324,7 +324,9 @@ static void value_text(rig_buf *buf, const rig_value *value, int nested)
     if (isfinite(value->number))
       rig__json_double(buf, value->number);
     else
-      rig__buf_puts(buf, isnan(value->number) ? "NaN" : value->number > 0 ? "Infinity" : "-Infinity");
+      rig__buf_puts(buf, isnan(value->number) ? "NaN"
+                         : value->number > 0  ? "Infinity"
+                                              : "-Infinity");
     break;
   case RIG_VALUE_BYTES:
     rig__base64_encode(buf, value->bytes, value->count);

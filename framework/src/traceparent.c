@@ -269,8 +269,8 @@ static int id_from_hex(uint8_t *out, size_t size, const char *hex, const char *w
   for (size_t i = 0; i < n; i++) {
     int d = hex_value(hex[n - 1 - i]);
     if (d < 0)
-      return rig_error_set(RIG_EPARSE, "%s \"%.40s\": '%c' at column %zu is not a hex digit",
-                           what, hex, hex[n - 1 - i], n - i);
+      return rig_error_set(RIG_EPARSE, "%s \"%.40s\": '%c' at column %zu is not a hex digit", what,
+                           hex, hex[n - 1 - i], n - i);
     bytes[size - 1 - i / 2] |= (uint8_t)(i % 2 ? d << 4 : d);
   }
   memcpy(out, bytes, size);

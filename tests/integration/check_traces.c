@@ -130,9 +130,9 @@ START_TEST(trace_found_by_id_with_assertions)
   ck_assert_int_eq(rig_trace_expect_add(expect, "span[name=\"POST /orders\"]",
                                         "http.response.status_code = 402"),
                    RIG_OK);
-  ck_assert_int_eq(rig_trace_expect_add(expect, "span[status=error]:first",
-                                        "deployment.environment = ci"),
-                   RIG_OK);
+  ck_assert_int_eq(
+      rig_trace_expect_add(expect, "span[status=error]:first", "deployment.environment = ci"),
+      RIG_OK);
   ck_assert_int_eq(rig_trace_expect_add(expect, "span[name=\"DELETE /orders\"]", "count == 0"),
                    RIG_OK);
   rig_jaeger_wait_options opts = patient();
@@ -319,7 +319,8 @@ START_TEST(wrong_expectation_fails_usefully)
   char *closest = rig__sprintf("closest: %s: POST /orders (", sent.orders);
   ck_assert_msg(strstr(err->text, "2 of 2 expectations failed") != NULL, "%s", err->text);
   ck_assert_msg(strstr(err->text, closest) != NULL, "%s", err->text);
-  ck_assert_msg(strstr(err->text, "fails name = \"POST /order\" (name is \"POST /orders\")") != NULL,
+  ck_assert_msg(strstr(err->text, "fails name = \"POST /order\" (name is \"POST /orders\")") !=
+                    NULL,
                 "%s", err->text);
   ck_assert_msg(strstr(err->text, "2 of 2 picked spans fail") != NULL, "%s", err->text);
   ck_assert_msg(strstr(err->text, "has duration 40ms") != NULL, "%s", err->text);

@@ -301,7 +301,8 @@ START_TEST(malformed_fields_name_their_path)
     const char *json;
     const char *words;
   } cases[] = {
-      {"{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"traceId\":\"zz\",\"spanId\":\"01\"}]}]}]}",
+      {"{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"traceId\":\"zz\",\"spanId\":\"01\"}]}]}"
+       "]}",
        "resourceSpans[0].scopeSpans[0].spans[0].traceId: expected a hex or base64 id"},
       {"{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"spanId\":\"01\"}]}]}]}",
        "spans[0]: span without a traceId"},
@@ -341,8 +342,9 @@ END_TEST
 static rig_trace *tree(const char *const *pairs, size_t n)
 {
   rig_buf buf = RIG_BUF_INIT;
-  rig__buf_puts(&buf, "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\","
-                      "\"value\":{\"stringValue\":\"svc\"}}]},\"scopeSpans\":[{\"spans\":[");
+  rig__buf_puts(&buf,
+                "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\","
+                "\"value\":{\"stringValue\":\"svc\"}}]},\"scopeSpans\":[{\"spans\":[");
   for (size_t i = 0; i < n; i++) {
     rig__buf_printf(&buf,
                     "%s{\"traceId\":\"0af7651916cd43dd8448eb211c80319c\",\"spanId\":\"%s\","
@@ -447,9 +449,10 @@ START_TEST(find_span_and_values)
   ck_assert_ptr_null(rig_span_attribute(rig_trace_span(trace, 0), "nope"));
   ck_assert_ptr_null(rig_span_attribute(NULL, "x"));
   char *text;
-  ck_assert_int_eq(rig_value_to_string(&text, rig_span_attribute(span_by_id(trace, "a000000000000004"),
-                                                                   "request.digest")),
-                   RIG_OK);
+  ck_assert_int_eq(
+      rig_value_to_string(
+          &text, rig_span_attribute(span_by_id(trace, "a000000000000004"), "request.digest")),
+      RIG_OK);
   ck_assert_str_eq(text, "AQL+/w==");
   free(text);
   ck_assert_int_eq(rig_value_to_string(&text, NULL), RIG_EINVAL);
@@ -468,9 +471,9 @@ typedef struct server {
   pthread_t thread;
   char url[64];
   flavour flavour;
-  int hide_trace_for;       /* answer "not found" to this many trace requests first */
+  int hide_trace_for; /* answer "not found" to this many trace requests first */
   volatile int trace_requests;
-  rig_buf log;              /* request targets, one a line */
+  rig_buf log; /* request targets, one a line */
   pthread_mutex_t lock;
 } server;
 
@@ -879,8 +882,8 @@ START_TEST(eventually_reports_what_was_there)
   rig_jaeger *client = client_for(srv);
   rig_trace_expect *expect;
   rig_trace_expect_new(&expect);
-  ck_assert_int_eq(rig_trace_expect_add(expect, "span[service.name=\"orders\" name=\"POST /order\"]",
-                                        "count == 1"),
+  ck_assert_int_eq(rig_trace_expect_add(
+                       expect, "span[service.name=\"orders\" name=\"POST /order\"]", "count == 1"),
                    RIG_OK);
   char *dir = rig_test_tempdir();
   rig_jaeger_wait_options opts = RIG_JAEGER_WAIT_OPTIONS_INIT;
@@ -894,8 +897,7 @@ START_TEST(eventually_reports_what_was_there)
                                   "(a000000000000001) fails name = \"POST /order\" (name is "
                                   "\"POST /orders\")") != NULL,
                 "%s", err->text);
-  ck_assert_msg(strstr(err->text, "2 services (orders: 3, inventory: 2)") != NULL, "%s",
-                err->text);
+  ck_assert_msg(strstr(err->text, "2 services (orders: 3, inventory: 2)") != NULL, "%s", err->text);
   const char *artifact = rig_error_detail_get(err, "artifact");
   ck_assert_ptr_nonnull(artifact);
   char *expected = rig__sprintf("%s/trace-%s.json", dir, TRACE_ID);
@@ -922,9 +924,9 @@ START_TEST(eventually_times_out_when_absent)
   rig_jaeger_wait_options opts = RIG_JAEGER_WAIT_OPTIONS_INIT;
   opts.timeout_ms = 200;
   rig_trace *trace = NULL;
-  ck_assert_int_eq(rig_jaeger_expect_trace(&trace, client, "0af7651916cd43dd8448eb211c80319c",
-                                           NULL, &opts),
-                   RIG_ETIMEOUT);
+  ck_assert_int_eq(
+      rig_jaeger_expect_trace(&trace, client, "0af7651916cd43dd8448eb211c80319c", NULL, &opts),
+      RIG_ETIMEOUT);
   ck_assert_ptr_null(trace);
   const rig_error *err = rig_error_last();
   ck_assert_msg(strstr(err->text, "did not show up in Jaeger") != NULL, "%s", err->text);

@@ -89,9 +89,8 @@ START_TEST(encodes_every_field)
   ck_assert_int_eq(rig_otlp_attrs_set_string(rig_otlp_resource_attributes(orders),
                                              "deployment.environment", "test"),
                    RIG_OK);
-  ck_assert_int_eq(rig_otlp_attrs_set_int(rig_otlp_resource_attributes(orders), "process.pid",
-                                          4242),
-                   RIG_OK);
+  ck_assert_int_eq(
+      rig_otlp_attrs_set_int(rig_otlp_resource_attributes(orders), "process.pid", 4242), RIG_OK);
 
   rig_otlp_span *root, *child, *other_scope;
   ck_assert_int_eq(rig_otlp_span_start(&root, orders, "POST /orders", NULL), RIG_OK);
@@ -119,7 +118,8 @@ START_TEST(encodes_every_field)
   const int bools[] = {1, 0};
   ck_assert_int_eq(rig_otlp_attrs_set_bool_array(a, "bools", bools, 2), RIG_OK);
   ck_assert_int_eq(rig_otlp_attrs_set_string_array(a, "empty", NULL, 0), RIG_OK);
-  rig_value inner[2] = {{.type = RIG_VALUE_STRING, .string = "x"}, {.type = RIG_VALUE_INT, .integer = 7}};
+  rig_value inner[2] = {{.type = RIG_VALUE_STRING, .string = "x"},
+                        {.type = RIG_VALUE_INT, .integer = 7}};
   rig_attribute kvs[2] = {{"name", inner[0]}, {"n", inner[1]}};
   rig_value kvlist = {.type = RIG_VALUE_KVLIST, .attributes = kvs, .count = 2};
   ck_assert_int_eq(rig_otlp_attrs_set_value(a, "map", &kvlist), RIG_OK);
@@ -158,9 +158,9 @@ START_TEST(encodes_every_field)
   json_object *res_attrs = get(get(r0, "resource"), "attributes");
   ck_assert_str_eq(json_object_get_string(get(attr(res_attrs, "service.name"), "stringValue")),
                    "orders");
-  ck_assert_str_eq(json_object_get_string(get(attr(res_attrs, "deployment.environment"),
-                                              "stringValue")),
-                   "test");
+  ck_assert_str_eq(
+      json_object_get_string(get(attr(res_attrs, "deployment.environment"), "stringValue")),
+      "test");
   ck_assert_str_eq(str(attr(res_attrs, "process.pid"), "intValue"), "4242");
   json_object *scopes = get(r0, "scopeSpans");
   ck_assert_uint_eq(json_object_array_length(scopes), 2);
@@ -211,8 +211,8 @@ START_TEST(encodes_every_field)
   json_object *bool_values = get(get(attr(attrs, "bools"), "arrayValue"), "values");
   ck_assert(json_object_get_boolean(get(at(bool_values, 0), "boolValue")));
   ck_assert(!json_object_get_boolean(get(at(bool_values, 1), "boolValue")));
-  ck_assert_uint_eq(json_object_array_length(get(get(attr(attrs, "empty"), "arrayValue"), "values")),
-                    0);
+  ck_assert_uint_eq(
+      json_object_array_length(get(get(attr(attrs, "empty"), "arrayValue"), "values")), 0);
   json_object *map_values = get(get(attr(attrs, "map"), "kvlistValue"), "values");
   ck_assert_str_eq(str(at(map_values, 0), "key"), "name");
   ck_assert_str_eq(str(get(at(map_values, 0), "value"), "stringValue"), "x");
@@ -234,10 +234,10 @@ START_TEST(encodes_every_field)
 
   /* resource 1: inventory */
   json_object *r1 = at(rs, 1);
-  ck_assert_str_eq(json_object_get_string(get(attr(get(get(r1, "resource"), "attributes"),
-                                                   "service.name"),
-                                              "stringValue")),
-                   "inventory");
+  ck_assert_str_eq(
+      json_object_get_string(
+          get(attr(get(get(r1, "resource"), "attributes"), "service.name"), "stringValue")),
+      "inventory");
   json_object *reserve = at(get(at(get(r1, "scopeSpans"), 0), "spans"), 0);
   ck_assert_str_eq(str(reserve, "spanId"), "1122334455667788");
   ck_assert_str_eq(str(reserve, "parentSpanId"), "00f067aa0ba902b7");
@@ -317,7 +317,11 @@ START_TEST(odd_strings_stay_valid_json)
   rig_otlp_span_start(&span, res, "line\nbreak\ttab\x01", NULL);
   rig_otlp_attrs *a = rig_otlp_span_attributes(span);
   rig_otlp_attrs_set_string(a, "utf8", "gr\xc3\xbc\xc3\x9f \xe2\x82\xac \xf0\x9f\x98\x80");
-  rig_otlp_attrs_set_string(a, "broken", "a\xff" "b\xc3" "c\xed\xa0\x80" "d\xc0\xaf");
+  rig_otlp_attrs_set_string(a, "broken",
+                            "a\xff"
+                            "b\xc3"
+                            "c\xed\xa0\x80"
+                            "d\xc0\xaf");
   rig_otlp_attrs_set_string(a, "slash/key", "</script>");
   rig_otlp_attrs_set_double(a, "tiny", 5e-324);
   rig_otlp_attrs_set_double(a, "huge", 1.7976931348623157e308);
@@ -325,10 +329,10 @@ START_TEST(odd_strings_stay_valid_json)
   ck_assert_int_eq(rig_otlp_batch_to_json(&json, batch), RIG_OK);
   json_object *doc = parse_json(json);
   json_object *rs = at(get(doc, "resourceSpans"), 0);
-  ck_assert_str_eq(json_object_get_string(get(attr(get(get(rs, "resource"), "attributes"),
-                                                   "service.name"),
-                                              "stringValue")),
-                   "svc \"quoted\" \\ back");
+  ck_assert_str_eq(
+      json_object_get_string(
+          get(attr(get(get(rs, "resource"), "attributes"), "service.name"), "stringValue")),
+      "svc \"quoted\" \\ back");
   json_object *s = at(get(at(get(rs, "scopeSpans"), 0), "spans"), 0);
   ck_assert_str_eq(str(s, "name"), "line\nbreak\ttab\x01");
   json_object *attrs = get(s, "attributes");
@@ -336,7 +340,9 @@ START_TEST(odd_strings_stay_valid_json)
                    "gr\xc3\xbc\xc3\x9f \xe2\x82\xac \xf0\x9f\x98\x80");
   /* Each invalid byte becomes U+FFFD; valid neighbours survive. */
   ck_assert_str_eq(str(attr(attrs, "broken"), "stringValue"),
-                   "a\xef\xbf\xbd" "b\xef\xbf\xbd" "c\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+                   "a\xef\xbf\xbd"
+                   "b\xef\xbf\xbd"
+                   "c\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
                    "d\xef\xbf\xbd\xef\xbf\xbd");
   ck_assert_str_eq(str(attr(attrs, "slash/key"), "stringValue"), "</script>");
   ck_assert(json_object_get_double(get(attr(attrs, "tiny"), "doubleValue")) == 5e-324);
@@ -393,8 +399,12 @@ END_TEST
 
 START_TEST(base64_round_trip)
 {
-  const char *cases[][2] = {{"", ""},          {"f", "Zg=="},         {"fo", "Zm8="},
-                            {"foo", "Zm9v"},   {"foob", "Zm9vYg=="},  {"fooba", "Zm9vYmE="},
+  const char *cases[][2] = {{"", ""},
+                            {"f", "Zg=="},
+                            {"fo", "Zm8="},
+                            {"foo", "Zm9v"},
+                            {"foob", "Zm9vYg=="},
+                            {"fooba", "Zm9vYmE="},
                             {"foobar", "Zm9vYmFy"}};
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     rig_buf buf = RIG_BUF_INIT;
@@ -587,7 +597,8 @@ static rig_otlp_exporter *exporter_for(const char *url, int64_t deadline_ms)
 
 START_TEST(export_posts_json)
 {
-  static const reply script[] = {{200, "Content-Type: application/json\r\n", "{\"partialSuccess\":{}}"}};
+  static const reply script[] = {
+      {200, "Content-Type: application/json\r\n", "{\"partialSuccess\":{}}"}};
   server *srv = server_start(script, 1);
   rig_otlp_exporter *exporter = exporter_for(srv->url, 5000);
   rig_otlp_batch *batch = one_span_batch();
@@ -723,7 +734,8 @@ END_TEST
 START_TEST(export_partial_success_rejected)
 {
   static const reply script[] = {
-      {200, NULL, "{\"partialSuccess\":{\"rejectedSpans\":\"1\",\"errorMessage\":\"span too old\"}}"}};
+      {200, NULL,
+       "{\"partialSuccess\":{\"rejectedSpans\":\"1\",\"errorMessage\":\"span too old\"}}"}};
   server *srv = server_start(script, 1);
   rig_otlp_exporter *exporter = exporter_for(srv->url, 5000);
   rig_otlp_batch *batch = one_span_batch();

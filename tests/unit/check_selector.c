@@ -219,8 +219,9 @@ START_TEST(error_names_what_was_found)
 {
   rig_selector *selector;
   ck_assert_int_eq(rig_selector_parse(&selector, "span[name ~ \"x\"]"), RIG_EPARSE);
-  ck_assert_str_eq(rig_error_last()->text, "selector \"span[name ~ \"x\"]\": column 11: expected an "
-                                           "operator (=, !=, <, <=, >, >=, contains), found '~'");
+  ck_assert_str_eq(rig_error_last()->text,
+                   "selector \"span[name ~ \"x\"]\": column 11: expected an "
+                   "operator (=, !=, <, <=, >, >=, contains), found '~'");
   ck_assert_int_eq(rig_selector_parse(&selector, "span["), RIG_EPARSE);
   ck_assert_ptr_nonnull(strstr(rig_error_last()->text, "found the end"));
   ck_assert_int_eq(rig_selector_parse(&selector, "span[\x01"), RIG_EPARSE);
@@ -313,8 +314,9 @@ static const struct {
     {"span[service.name=inventory]", "status.message = \"out of stock\"",
      "1 of 2 picked spans fails: inventory: GET /inventory/reserve (a000000000000004) has "
      "status.message \"reservation failed\""},
-    {"span[kind=server]", "status = ok", "inventory: GET /inventory/reserve (a000000000000004) "
-                                         "has status error"},
+    {"span[kind=server]", "status = ok",
+     "inventory: GET /inventory/reserve (a000000000000004) "
+     "has status error"},
     {"span[missing.attr = 1]", "count == 1", "fails missing.attr = 1 (missing.attr is <absent>)"},
 };
 
@@ -339,7 +341,8 @@ static const struct {
   int code;
   const char *words;
 } bad_assertions[] = {
-    {NULL, "count == x", RIG_EPARSE, "assertion \"count == x\": column 10: expected a whole number"},
+    {NULL, "count == x", RIG_EPARSE,
+     "assertion \"count == x\": column 10: expected a whole number"},
     {NULL, "count == 1.5", RIG_EPARSE, "expected a whole number"},
     {NULL, "count == -1", RIG_EPARSE, "expected a whole number"},
     {NULL, "count contains 3", RIG_EPARSE, "expected a comparison"},
@@ -406,7 +409,8 @@ static Suite *selector_suite(void)
   tcase_add_unchecked_fixture(tc, load_trace, free_trace);
   tcase_add_loop_test(tc, assertions_hold, 0, sizeof passing / sizeof passing[0]);
   tcase_add_loop_test(tc, assertions_fail_with_diagnosis, 0, sizeof failing / sizeof failing[0]);
-  tcase_add_loop_test(tc, assertion_parse_errors, 0, sizeof bad_assertions / sizeof bad_assertions[0]);
+  tcase_add_loop_test(tc, assertion_parse_errors, 0,
+                      sizeof bad_assertions / sizeof bad_assertions[0]);
   tcase_add_test(tc, expectation_lists);
   suite_add_tcase(s, tc);
   return s;

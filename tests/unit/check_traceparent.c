@@ -84,8 +84,8 @@ START_TEST(spec_vectors)
       ck_assert_msg(rc == RIG_EPARSE, "expected invalid: '%s'", value);
       const rig_error *err = rig_error_last();
       ck_assert_ptr_nonnull(err);
-      ck_assert_msg(strstr(err->message, fields[3]) != NULL, "'%s': message '%s' lacks '%s'",
-                    value, err->message, fields[3]);
+      ck_assert_msg(strstr(err->message, fields[3]) != NULL, "'%s': message '%s' lacks '%s'", value,
+                    err->message, fields[3]);
       const char *column = rig_error_detail_get(err, "column");
       ck_assert_ptr_nonnull(column);
       ck_assert_msg(strcmp(column, fields[2]) == 0, "'%s': column %s, expected %s (%s)", value,
@@ -143,8 +143,9 @@ START_TEST(format_round_trips)
   ck_assert_str_eq(out, in);
   ck_assert_int_eq(rig_traceparent_sampled(&tp), 1);
   /* A future version is propagated as 00, dropping the fields this library does not know. */
-  ck_assert_int_eq(rig_traceparent_parse(&tp, "cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-"
-                                              "00-future"),
+  ck_assert_int_eq(rig_traceparent_parse(&tp,
+                                         "cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-"
+                                         "00-future"),
                    RIG_OK);
   ck_assert_uint_eq(tp.version, 0xcc);
   ck_assert_int_eq(rig_traceparent_sampled(&tp), 0);

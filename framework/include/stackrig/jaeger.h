@@ -38,27 +38,27 @@ typedef struct rig_span_event {
 typedef struct rig_span {
   uint8_t trace_id[16];
   uint8_t span_id[8];
-  uint8_t parent_span_id[8];         /**< all zeros for a root span */
+  uint8_t parent_span_id[8]; /**< all zeros for a root span */
   char trace_id_hex[RIG_TRACE_ID_HEX_LEN + 1];
   char span_id_hex[RIG_SPAN_ID_HEX_LEN + 1];
   char parent_span_id_hex[RIG_SPAN_ID_HEX_LEN + 1]; /**< "" for a root span */
-  const char *service;               /**< service.name of the resource, or "" */
-  const char *name;                  /**< the span (operation) name */
+  const char *service;                              /**< service.name of the resource, or "" */
+  const char *name;                                 /**< the span (operation) name */
   rig_span_kind kind;
   rig_status_code status;
-  const char *status_message;        /**< "" when none */
+  const char *status_message; /**< "" when none */
   int64_t start_unix_ns;
   int64_t duration_ns;
-  const char *scope_name;            /**< instrumentation scope, or "" */
-  const char *scope_version;         /**< or "" */
-  const rig_attribute *attributes;   /**< the span's own attributes */
+  const char *scope_name;          /**< instrumentation scope, or "" */
+  const char *scope_version;       /**< or "" */
+  const rig_attribute *attributes; /**< the span's own attributes */
   size_t attribute_count;
   const rig_attribute *resource_attributes; /**< its resource's (service.name included) */
   size_t resource_attribute_count;
   const rig_span_event *events;
   size_t event_count;
-  size_t index;                      /**< position in the trace */
-  const struct rig_span *parent;     /**< NULL for a root, or when the parent is missing */
+  size_t index;                           /**< position in the trace */
+  const struct rig_span *parent;          /**< NULL for a root, or when the parent is missing */
   const struct rig_span *const *children; /**< child_count children in start order */
   size_t child_count;
 } rig_span;
@@ -216,10 +216,10 @@ RIG_EXTERN int rig_trace_assert(const rig_trace *trace, const char *selector,
 
 /** Which query API the client speaks. */
 typedef enum rig_jaeger_api {
-  RIG_JAEGER_API_AUTO = 0,  /**< find out on first use */
-  RIG_JAEGER_API_V3,        /**< /api/v3 with camelCase parameters (query.serviceName) */
-  RIG_JAEGER_API_V3_SNAKE,  /**< /api/v3 with snake_case parameters (query.service_name) */
-  RIG_JAEGER_API_V1         /**< /api/traces */
+  RIG_JAEGER_API_AUTO = 0, /**< find out on first use */
+  RIG_JAEGER_API_V3,       /**< /api/v3 with camelCase parameters (query.serviceName) */
+  RIG_JAEGER_API_V3_SNAKE, /**< /api/v3 with snake_case parameters (query.service_name) */
+  RIG_JAEGER_API_V1        /**< /api/traces */
 } rig_jaeger_api;
 
 /** @return "v3", "v3-snake_case", "v1" or "auto". */
@@ -229,12 +229,15 @@ typedef struct rig_jaeger rig_jaeger;
 
 typedef struct rig_jaeger_options {
   unsigned int version;
-  rig_jaeger_api api;         /**< RIG_JAEGER_API_AUTO to detect */
-  int64_t timeout_ms;         /**< per request; 0: 10000 */
+  rig_jaeger_api api; /**< RIG_JAEGER_API_AUTO to detect */
+  int64_t timeout_ms; /**< per request; 0: 10000 */
 } rig_jaeger_options;
 
 #define RIG_JAEGER_OPTIONS_VERSION 1
-#define RIG_JAEGER_OPTIONS_INIT {RIG_JAEGER_OPTIONS_VERSION, RIG_JAEGER_API_AUTO, 0}
+#define RIG_JAEGER_OPTIONS_INIT                                                                    \
+  {                                                                                                \
+    RIG_JAEGER_OPTIONS_VERSION, RIG_JAEGER_API_AUTO, 0                                             \
+  }
 
 /**
  * @param[out] out the client (no request is made yet); free with rig_jaeger_free()
@@ -269,19 +272,22 @@ typedef struct rig_jaeger_tag {
 
 typedef struct rig_trace_query {
   unsigned int version;
-  const char *service;             /**< required */
-  const char *operation;           /**< span name, or NULL */
-  const rig_jaeger_tag *tags;      /**< tag_count tags, or NULL */
+  const char *service;        /**< required */
+  const char *operation;      /**< span name, or NULL */
+  const rig_jaeger_tag *tags; /**< tag_count tags, or NULL */
   size_t tag_count;
-  int64_t start_min_unix_ns;       /**< 0: an hour ago */
-  int64_t start_max_unix_ns;       /**< 0: now (plus a minute for clock skew) */
-  int64_t duration_min_ns;         /**< 0: no bound */
-  int64_t duration_max_ns;         /**< 0: no bound */
-  int limit;                       /**< at most this many traces; 0: 20 */
+  int64_t start_min_unix_ns; /**< 0: an hour ago */
+  int64_t start_max_unix_ns; /**< 0: now (plus a minute for clock skew) */
+  int64_t duration_min_ns;   /**< 0: no bound */
+  int64_t duration_max_ns;   /**< 0: no bound */
+  int limit;                 /**< at most this many traces; 0: 20 */
 } rig_trace_query;
 
 #define RIG_TRACE_QUERY_VERSION 1
-#define RIG_TRACE_QUERY_INIT {RIG_TRACE_QUERY_VERSION, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0}
+#define RIG_TRACE_QUERY_INIT                                                                       \
+  {                                                                                                \
+    RIG_TRACE_QUERY_VERSION, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0                                    \
+  }
 
 /**
  * Searches traces. Tags go to the server where the API supports them (v1) and are also
@@ -306,21 +312,24 @@ RIG_EXTERN void rig_jaeger_names_free(char **names);
 
 typedef struct rig_jaeger_wait_options {
   unsigned int version;
-  int64_t timeout_ms;          /**< give up after this long; 0: 10000 */
-  int64_t initial_backoff_ms;  /**< first pause between polls; 0: 5 */
-  int64_t max_backoff_ms;      /**< the pause doubles up to this; 0: 100 */
-  int stable_polls;            /**< the trace counts as complete when its span count is the
-                                    same this many polls in a row; 0: 2; 1: no waiting. The
-                                    pause starts over whenever the count changes, so this
-                                    guards against a trace caught while being written; spans
-                                    sent in several exports call for an expected span count
-                                    (rig_trace_expect_span_count) */
-  const char *artifacts_dir;   /**< on failure write trace-<id>.json here; NULL: the
-                                    STACKRIG_ARTIFACTS_DIR environment variable, if set */
+  int64_t timeout_ms;         /**< give up after this long; 0: 10000 */
+  int64_t initial_backoff_ms; /**< first pause between polls; 0: 5 */
+  int64_t max_backoff_ms;     /**< the pause doubles up to this; 0: 100 */
+  int stable_polls;           /**< the trace counts as complete when its span count is the
+                                   same this many polls in a row; 0: 2; 1: no waiting. The
+                                   pause starts over whenever the count changes, so this
+                                   guards against a trace caught while being written; spans
+                                   sent in several exports call for an expected span count
+                                   (rig_trace_expect_span_count) */
+  const char *artifacts_dir;  /**< on failure write trace-<id>.json here; NULL: the
+                                   STACKRIG_ARTIFACTS_DIR environment variable, if set */
 } rig_jaeger_wait_options;
 
 #define RIG_JAEGER_WAIT_OPTIONS_VERSION 1
-#define RIG_JAEGER_WAIT_OPTIONS_INIT {RIG_JAEGER_WAIT_OPTIONS_VERSION, 0, 0, 0, 0, NULL}
+#define RIG_JAEGER_WAIT_OPTIONS_INIT                                                               \
+  {                                                                                                \
+    RIG_JAEGER_WAIT_OPTIONS_VERSION, 0, 0, 0, 0, NULL                                              \
+  }
 
 /**
  * Polls a trace until it is complete and every expectation holds, or the timeout passes.

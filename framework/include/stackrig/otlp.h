@@ -38,10 +38,10 @@ RIG_BEGIN_DECLS
  * span (the spec's parent-id); for a traceresponse it is the callee's span (child-id).
  */
 typedef struct rig_traceparent {
-  uint8_t version;      /**< 0 for what we make; a parsed future version is kept here */
+  uint8_t version; /**< 0 for what we make; a parsed future version is kept here */
   uint8_t trace_id[16];
   uint8_t span_id[8];
-  uint8_t flags;        /**< RIG_TRACE_FLAG_SAMPLED and any flags a sender set */
+  uint8_t flags; /**< RIG_TRACE_FLAG_SAMPLED and any flags a sender set */
 } rig_traceparent;
 
 /**
@@ -119,7 +119,6 @@ RIG_EXTERN int rig_span_id_is_valid(const uint8_t id[8]);
  */
 RIG_EXTERN int rig_random_bytes(void *buf, size_t len);
 
-
 /* ---- typed values (shared with the trace model of stackrig/jaeger.h) ---- */
 
 /** The kind of a span, with OTLP's numbering. */
@@ -161,14 +160,14 @@ struct rig_attribute;
 /** A typed value. Only the member(s) named by type are meaningful. */
 typedef struct rig_value {
   rig_value_type type;
-  const char *string;                       /**< STRING (UTF-8, NUL-terminated) */
-  int boolean;                              /**< BOOL: 0 or 1 */
-  int64_t integer;                          /**< INT */
-  double number;                            /**< DOUBLE */
-  const uint8_t *bytes;                     /**< BYTES: count bytes */
-  size_t count;                             /**< BYTES: length; ARRAY, KVLIST: items */
-  const struct rig_value *items;            /**< ARRAY: count values */
-  const struct rig_attribute *attributes;   /**< KVLIST: count key/value pairs */
+  const char *string;                     /**< STRING (UTF-8, NUL-terminated) */
+  int boolean;                            /**< BOOL: 0 or 1 */
+  int64_t integer;                        /**< INT */
+  double number;                          /**< DOUBLE */
+  const uint8_t *bytes;                   /**< BYTES: count bytes */
+  size_t count;                           /**< BYTES: length; ARRAY, KVLIST: items */
+  const struct rig_value *items;          /**< ARRAY: count values */
+  const struct rig_attribute *attributes; /**< KVLIST: count key/value pairs */
 } rig_value;
 
 /** A key and its value. */
@@ -241,8 +240,7 @@ RIG_EXTERN void rig_otlp_span_set_status(rig_otlp_span *span, rig_status_code co
                                          const char *message);
 
 /** Sets the instrumentation scope the span is reported under (version may be NULL). */
-RIG_EXTERN int rig_otlp_span_set_scope(rig_otlp_span *span, const char *name,
-                                       const char *version);
+RIG_EXTERN int rig_otlp_span_set_scope(rig_otlp_span *span, const char *name, const char *version);
 
 /**
  * Replaces the span's ids, e.g. to report a span whose id already went out in a
@@ -270,8 +268,8 @@ RIG_EXTERN rig_otlp_attrs *rig_otlp_span_attributes(rig_otlp_span *span);
  * @param[out] out the event's attribute list (may be NULL when not needed)
  * @param time_unix_ns the event's time; 0: now
  */
-RIG_EXTERN int rig_otlp_span_add_event(rig_otlp_attrs **out, rig_otlp_span *span,
-                                       const char *name, int64_t time_unix_ns);
+RIG_EXTERN int rig_otlp_span_add_event(rig_otlp_attrs **out, rig_otlp_span *span, const char *name,
+                                       int64_t time_unix_ns);
 
 /*
  * Attribute setters. A key set twice keeps its first position and takes the new value
@@ -283,8 +281,8 @@ RIG_EXTERN int rig_otlp_attrs_set_bool(rig_otlp_attrs *attrs, const char *key, i
 RIG_EXTERN int rig_otlp_attrs_set_int(rig_otlp_attrs *attrs, const char *key, int64_t value);
 RIG_EXTERN int rig_otlp_attrs_set_double(rig_otlp_attrs *attrs, const char *key, double value);
 /** Bytes are sent base64-encoded, as OTLP JSON says. */
-RIG_EXTERN int rig_otlp_attrs_set_bytes(rig_otlp_attrs *attrs, const char *key,
-                                        const void *data, size_t len);
+RIG_EXTERN int rig_otlp_attrs_set_bytes(rig_otlp_attrs *attrs, const char *key, const void *data,
+                                        size_t len);
 RIG_EXTERN int rig_otlp_attrs_set_string_array(rig_otlp_attrs *attrs, const char *key,
                                                const char *const *values, size_t count);
 RIG_EXTERN int rig_otlp_attrs_set_int_array(rig_otlp_attrs *attrs, const char *key,
@@ -323,7 +321,10 @@ typedef struct rig_otlp_exporter_options {
 } rig_otlp_exporter_options;
 
 #define RIG_OTLP_EXPORTER_OPTIONS_VERSION 1
-#define RIG_OTLP_EXPORTER_OPTIONS_INIT {RIG_OTLP_EXPORTER_OPTIONS_VERSION, 0, 0, 0, 0, NULL}
+#define RIG_OTLP_EXPORTER_OPTIONS_INIT                                                             \
+  {                                                                                                \
+    RIG_OTLP_EXPORTER_OPTIONS_VERSION, 0, 0, 0, 0, NULL                                            \
+  }
 
 /**
  * @param[out] out the exporter; free with rig_otlp_exporter_free()
