@@ -80,7 +80,12 @@ static int run_up(int argc, char **argv)
   stack_progress *progress = stack_progress_new(cli.model, "up");
   opts.progress = stack_progress_event;
   opts.progress_userdata = progress;
+  /* readiness (wait module): built-in probes and x-stackrig ready specs; outlives the stack */
+  rig_wait *wait = NULL;
+  rig_wait_new(&wait, NULL);
+  rig_wait_install(wait, &opts);
   if ((code = stack_cli_open(&stack, &cli, 1, &opts)) != RIG_EXIT_OK) {
+    rig_wait_free(wait);
     stack_progress_free(progress);
     stack_cli_dispose(&cli);
     return code;
@@ -91,6 +96,7 @@ static int run_up(int argc, char **argv)
   if (rc != RIG_OK) {
     code = stack_cli_report(&cli, rc);
     rig_stack_free(stack);
+    rig_wait_free(wait);
     stack_progress_free(progress);
     stack_cli_dispose(&cli);
     return code;
@@ -108,10 +114,15 @@ static int run_up(int argc, char **argv)
   }
   fprintf(stderr, "stackrig up: project %s is %s (%.1fs)\n", rig_stack_project_name(stack),
           no_wait ? "started" : "ready", (double)(rig_stack_now_ms() - started) / 1000.0);
+  char *ready_times = NULL;
+  if (!no_wait && rig_wait_format_results(&ready_times, wait) == RIG_OK)
+    fputs(ready_times, stderr);
+  free(ready_times);
 
   if (!attach) {
     rig_stack_keep(stack);
     rig_stack_free(stack);
+    rig_wait_free(wait);
     stack_progress_free(progress);
     stack_cli_dispose(&cli);
     return RIG_EXIT_OK;
@@ -134,6 +145,7 @@ static int run_up(int argc, char **argv)
   if (down_rc != RIG_OK)
     stack_cli_report(&cli, down_rc);
   rig_stack_free(stack);
+  rig_wait_free(wait);
   stack_progress_free(progress);
   stack_cli_dispose(&cli);
   if (interrupted)

@@ -16,6 +16,7 @@ static const runner_command *const commands[] = {
     &runner_cmd_port,
     &runner_cmd_traffic,
     &runner_cmd_config,
+    &runner_cmd_migrate,
     NULL,
 };
 

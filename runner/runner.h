@@ -33,6 +33,7 @@ extern const runner_command runner_cmd_logs;
 extern const runner_command runner_cmd_port;
 extern const runner_command runner_cmd_traffic;
 extern const runner_command runner_cmd_config;
+extern const runner_command runner_cmd_migrate;
 
 /* The console logger the commands write progress through (stderr). */
 rig_log *runner_log(void);

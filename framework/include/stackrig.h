@@ -21,5 +21,6 @@
 #include "stackrig/attach.h"
 #include "stackrig/wait.h"
 #include "stackrig/suite.h"
+#include "stackrig/pg.h"
 
 #endif

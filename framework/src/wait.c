@@ -220,6 +220,35 @@ void rig_wait_results_free(rig_wait_results *results)
   free(holder);
 }
 
+int rig_wait_format_results(char **out, rig_wait *wait)
+{
+  if (!out || !wait)
+    return rig_error_set(RIG_EINVAL, "rig_wait_format_results: wait is NULL");
+  rig_wait_results *results = NULL;
+  int rc = rig_wait_get_results(&results, wait);
+  if (rc != RIG_OK)
+    return rc;
+  size_t width = 0;
+  for (size_t i = 0; i < results->count; i++)
+    if (strlen(results->items[i].service) > width)
+      width = strlen(results->items[i].service);
+  rig_buf buf = RIG_BUF_INIT;
+  for (size_t i = 0; i < results->count; i++) {
+    const rig_wait_result *r = &results->items[i];
+    if (r->ready_at_ms < 0)
+      continue;
+    rig__buf_printf(&buf, "  %-*s ready", (int)width, r->service);
+    if (r->started_ms >= 0 && r->ready_ms >= r->started_ms)
+      rig__buf_printf(&buf, " %.3fs after its container started",
+                      (double)(r->ready_ms - r->started_ms) / 1000.0);
+    rig__buf_printf(&buf, " (%s, %d probe%s)\n", r->strategy, r->attempts,
+                    r->attempts == 1 ? "" : "s");
+  }
+  rig_wait_results_free(results);
+  *out = rig__buf_detach(&buf);
+  return RIG_OK;
+}
+
 /* ---- the stack engine's hooks ---- */
 
 static void on_progress(const rig_stack_event *event, void *userdata)

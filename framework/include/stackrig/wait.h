@@ -176,6 +176,13 @@ typedef struct rig_wait_results {
 RIG_EXTERN int rig_wait_get_results(rig_wait_results **out, rig_wait *wait);
 RIG_EXTERN void rig_wait_results_free(rig_wait_results *results);
 
+/**
+ * Renders the results as lines for people, one per service that became ready:
+ * "  postgres        ready 2.314s after its container started (postgres, 14 probes)\n".
+ * @param[out] out free() it ("" when nothing became ready)
+ */
+RIG_EXTERN int rig_wait_format_results(char **out, rig_wait *wait);
+
 RIG_END_DECLS
 
 #endif
