@@ -5,7 +5,8 @@
  * and a wrong expectation fails with a message that shows what was there.
  *
  * The stack's endpoints come from STACKRIG_OTLP_HTTP_ENDPOINT (the collector's port 4318)
- * and STACKRIG_JAEGER_URL (Jaeger's port 16686), as the runner hands them to suites.
+ * and STACKRIG_JAEGER_URL (Jaeger's port 16686), as the runner hands them to suites; when
+ * they are not set the suite brings a default stack of its own up (and down again).
  */
 #ifdef HAVE_CONFIG_H
 #include <config.h>
@@ -16,6 +17,7 @@
 
 #include <stackrig.h>
 
+#include "defaultstack.h"
 #include "testutil.h"
 #include "util.h"
 
@@ -422,19 +424,20 @@ static Suite *traces_suite(void)
 int main(void)
 {
   rig_test_require_docker();
+  /* Against the stack the runner names, or else a default stack of this suite's own. */
+  rig_stack *stack = NULL;
   const char *otlp = getenv("STACKRIG_OTLP_HTTP_ENDPOINT");
   const char *query = getenv("STACKRIG_JAEGER_URL");
   if (otlp == NULL || otlp[0] == '\0' || query == NULL || query[0] == '\0') {
-    /* Bringing the default stack up from here is the runner's job (stackrig run). */
-    const char *require = getenv("STACKRIG_REQUIRE_DOCKER");
-    fprintf(stderr, "check_traces: STACKRIG_OTLP_HTTP_ENDPOINT and STACKRIG_JAEGER_URL are not "
-                    "set; run it against a stack (e.g. stackrig up, then export the collector's "
-                    "4318 and Jaeger's 16686 addresses)\n");
-    return require && strcmp(require, "1") == 0 ? 1 : 77;
+    if (rig_test_default_stack_up(&stack) != RIG_OK)
+      return 1;
+    otlp = getenv("STACKRIG_OTLP_HTTP_ENDPOINT");
+    query = getenv("STACKRIG_JAEGER_URL");
   }
   otlp_endpoint = as_url(otlp);
   jaeger_url = as_url(query);
   int rc = rig_test_main(traces_suite());
+  rig_test_default_stack_down(stack);
   free(otlp_endpoint);
   free(jaeger_url);
   return rc;
