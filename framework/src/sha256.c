@@ -151,3 +151,15 @@ void rig__hmac_sha256(uint8_t out[RIG_SHA256_DIGEST_LEN], const void *key, size_
   memset(key_block, 0, sizeof key_block);
   memset(pad, 0, sizeof pad);
 }
+
+void rig__sha256_hex(char out[65], const void *data, size_t len)
+{
+  static const char hex[] = "0123456789abcdef";
+  uint8_t digest[RIG_SHA256_DIGEST_LEN];
+  rig__sha256(digest, data, len);
+  for (int i = 0; i < RIG_SHA256_DIGEST_LEN; i++) {
+    out[i * 2] = hex[digest[i] >> 4];
+    out[i * 2 + 1] = hex[digest[i] & 15];
+  }
+  out[64] = '\0';
+}

@@ -25,6 +25,9 @@ void rig__sha256_update(rig__sha256_ctx *ctx, const void *data, size_t len);
 void rig__sha256_final(rig__sha256_ctx *ctx, uint8_t out[RIG_SHA256_DIGEST_LEN]);
 void rig__sha256(uint8_t out[RIG_SHA256_DIGEST_LEN], const void *data, size_t len);
 
+/* The digest as 64 lowercase hex characters and a NUL (config hashes, checksums). */
+void rig__sha256_hex(char out[65], const void *data, size_t len);
+
 void rig__hmac_sha256(uint8_t out[RIG_SHA256_DIGEST_LEN], const void *key, size_t key_len,
                       const void *data, size_t len);
 

@@ -13,6 +13,7 @@
 #include "stackrig/compose.h"
 #include "stackrig/docker.h"
 #include "stackrig/stack.h"
+#include "sha256.h"
 
 /* ---- labels docker compose v2 puts on what it creates ---- */
 #define RIG__LABEL_PROJECT "com.docker.compose.project"
@@ -111,7 +112,6 @@ char *rig__stack_container_name(const char *project, const rig_compose_service *
 /* 32 hex digits from /dev/urandom; free() it. */
 char *rig__stack_new_session_id(void);
 
-void rig__sha256_hex(char out[65], const void *data, size_t len);
 /* The config-hash label: sha256 of the service's compact JSON. */
 int rig__stack_config_hash(char out[65], const rig_compose_project *project,
                            const rig_compose_service *service);
