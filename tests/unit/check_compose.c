@@ -660,6 +660,31 @@ START_TEST(test_missing_file_named)
 }
 END_TEST
 
+/* The default stack (DESIGN.md's contract: these four services) loads without a warning. */
+START_TEST(test_default_stack_loads)
+{
+  char *path = rig_test_path("compose/stack.yml");
+  rig_env *env = NULL;
+  rig_env_new(&env);
+  rig_compose_options opts = RIG_COMPOSE_OPTIONS_INIT;
+  const char *files[] = {path};
+  opts.files = files;
+  opts.file_count = 1;
+  opts.environment = env;
+  rig_compose_project *p = NULL;
+  int rc = rig_compose_load(&p, &opts);
+  ck_assert_msg(rc == RIG_OK, "compose/stack.yml: %s", rc ? rig_error_last()->text : "");
+  static const char *const names[] = {"postgres", "jaeger", "prometheus", "otel-collector"};
+  for (size_t i = 0; i < 4; i++)
+    ck_assert_msg(rig_compose_find_service(p, names[i]) != NULL, "no service %s", names[i]);
+  ck_assert_msg(p->warnings.count == 0, "warning: %s",
+                p->warnings.count ? p->warnings.items[0] : "");
+  rig_compose_project_free(p);
+  rig_env_free(env);
+  free(path);
+}
+END_TEST
+
 /* ---- the command ---- */
 
 static char *fixture(const char *rel)
@@ -772,6 +797,7 @@ static Suite *compose_suite(void)
   tcase_add_test(api, test_api_bad_arguments);
   tcase_add_test(api, test_discovery_finds_nothing);
   tcase_add_test(api, test_missing_file_named);
+  tcase_add_test(api, test_default_stack_loads);
   suite_add_tcase(s, api);
 
   TCase *cli = tcase_create("cli");
