@@ -144,7 +144,9 @@ int rig__reaper_spawn(rig__reaper *reaper, rig__reaper_action action, void *arg)
     got = read(report[0], &reaper_pid, sizeof reaper_pid);
   } while (got < 0 && errno == EINTR);
   close(report[0]);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || got != (ssize_t)sizeof reaper_pid) {
+  /* Only the reaper's own report counts: the intermediate child's exit status says nothing
+   * more (and tools such as valgrind's --error-exitcode rewrite it on the way out). */
+  if (got != (ssize_t)sizeof reaper_pid) {
     close(lifeline[1]);
     return rig_error_set(RIG_EIO, "crash reaper: could not start the reaper process");
   }
