@@ -191,13 +191,13 @@ size_t rig__pg_split(rig__pg_statement **out, const char *sql, size_t len)
       i = after;
       continue;
     }
-    s.content = 1;
     if (c == ';') {
       i++;
       if (s.depth == 0)
         push(&s, i);
       continue;
     }
+    s.content = 1;
     if (c == '\'') {
       /* E'...' (an E right before, not ending an identifier) takes backslash escapes. */
       int escapes = i > 0 && (sql[i - 1] == 'E' || sql[i - 1] == 'e') &&
