@@ -4,11 +4,11 @@
  */
 #include "stackrig/attach.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "stackrig/error.h"
+#include "stackrig/suite.h"
 #include "util.h"
 
 struct rig_attach {
@@ -169,21 +169,21 @@ int rig_attach_service_address(char **out, const rig_attach *a, const char *serv
   if (!out || !service || !*service || port <= 0 || port > 65535)
     return rig_error_set(RIG_EINVAL,
                          "rig_attach_service_address: out, a service and a port are required");
-  rig_buf name = RIG_BUF_INIT;
-  rig__buf_puts(&name, "STACKRIG_SERVICE_");
-  for (const char *p = service; *p; p++)
-    rig__buf_putc(&name, isalnum((unsigned char)*p) ? (char)toupper((unsigned char)*p) : '_');
-  rig__buf_printf(&name, "_%d", port);
-  const char *value = getenv(name.data);
+  /* The same spelling as the runner's side (rig_stack_env), so the two never disagree. */
+  char *name = NULL;
+  int rc = rig_stack_env_service_name(&name, service, port);
+  if (rc != RIG_OK)
+    return rc;
+  const char *value = getenv(name);
   if (!value || !*value) {
-    int rc = rig_error_set(RIG_ENOTFOUND, "attach: %s is not set (service %s, port %d)", name.data,
-                           service, port);
+    rc = rig_error_set(RIG_ENOTFOUND, "attach: %s is not set (service %s, port %d)", name, service,
+                       port);
     rig_error_add_detail("hint", "run the suite under `stackrig run -- COMMAND`, which publishes "
                                  "every service's ports as STACKRIG_SERVICE_<SERVICE>_<PORT>");
-    rig__buf_dispose(&name);
+    free(name);
     return rc;
   }
-  rig__buf_dispose(&name);
+  free(name);
   *out = rig__strdup(value);
   return RIG_OK;
 }
