@@ -17,6 +17,14 @@ static int64_t up_ms = -1;
 /* The readiness hooks stay installed in the stack (its progress callback): the rig_wait lives
  * as long as the stack. One default stack per suite. */
 static rig_wait *stack_wait;
+static rig_stack_progress_cb progress_cb;
+static void *progress_userdata;
+
+void rig_test_default_stack_set_progress(rig_stack_progress_cb cb, void *userdata)
+{
+  progress_cb = cb;
+  progress_userdata = userdata;
+}
 
 int64_t rig_test_default_stack_up_ms(void)
 {
@@ -105,6 +113,8 @@ int rig_test_default_stack_up(rig_stack **out)
   copts.project_name = name;
   rig_stack_options opts = RIG_STACK_OPTIONS_INIT;
   opts.compose = &copts;
+  opts.progress = progress_cb;
+  opts.progress_userdata = progress_userdata;
   rig_wait *wait = NULL;
   rig_wait_new(&wait, NULL);
   rig_wait_install(wait, &opts);

@@ -42,6 +42,13 @@
  */
 int rig_test_default_stack_up(rig_stack **out);
 
+/*
+ * Receives the stack's progress events during the next rig_test_default_stack_up() (after
+ * the readiness module saw them): e.g. to check a service the moment it is declared ready.
+ * Calls come from worker threads, one at a time.
+ */
+void rig_test_default_stack_set_progress(rig_stack_progress_cb cb, void *userdata);
+
 /* Takes the stack down with its volumes and frees it. NULL-safe. */
 void rig_test_default_stack_down(rig_stack *stack);
 
