@@ -36,7 +36,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -153,18 +152,20 @@ static int start_orders(char *why, size_t why_size)
   return 0;
 }
 
-/* SIGTERM, then wait for it to exit (it pushes its last metrics first); SIGKILL after 5 s. */
+/* SIGTERM, then up to 5 s for it to exit (it pushes its last metrics first), else SIGKILL.
+ * Its end of the stdout pipe closes when it exits, which poll() sees. */
 static void stop_orders(void)
 {
   if (orders.pid > 0) {
-    int pidfd = pidfd_open(orders.pid, 0);
     kill(orders.pid, SIGTERM);
-    struct pollfd pfd = {.fd = pidfd, .events = POLLIN};
-    if (pidfd < 0 || poll(&pfd, 1, 5000) <= 0)
+    struct pollfd pfd = {.fd = orders.stdout_fd, .events = POLLIN};
+    char buf[256];
+    int exited = 0;
+    while (!exited && poll(&pfd, 1, 5000) > 0)
+      exited = read(orders.stdout_fd, buf, sizeof buf) <= 0;
+    if (!exited)
       kill(orders.pid, SIGKILL);
     waitpid(orders.pid, NULL, 0);
-    if (pidfd >= 0)
-      close(pidfd);
   }
   if (orders.stdout_fd >= 0)
     close(orders.stdout_fd);
