@@ -522,7 +522,7 @@ int rig_jaeger_expect_trace(rig_trace **out, rig_jaeger *client, const char *tra
   if (rc == RIG_OK) {
     free(last_failure);
     last_failure = NULL;
-  } else if (last != NULL && last_failure != NULL) {
+  } else if (rc == RIG_ETIMEOUT && last != NULL && last_failure != NULL) {
     rc = finish_assert_failure(&w, last_failure, last);
     last_failure = NULL;
   } else if (rc == RIG_ETIMEOUT) {
@@ -536,6 +536,7 @@ int rig_jaeger_expect_trace(rig_trace **out, rig_jaeger *client, const char *tra
     rig_error_add_detail("trace_id", "%s", trace_id_hex);
     free(services);
   }
+  free(last_failure);
   free(last_error);
   if (out != NULL)
     *out = last;
