@@ -308,19 +308,19 @@ int rig_pg_fresh_db(char **out_dsn, const char *dsn, const char *template_name)
   char *quoted_template = rig__pg_quote_ident(template_name);
   char *sql = rig__sprintf("CREATE DATABASE %s TEMPLATE %s", quoted, quoted_template);
   for (int attempt = 0;; attempt++) {
-    int in_use = 0;
-    rc = sqlstate_is(conn, sql, "55006", &in_use);
-    if (rc == RIG_OK || !in_use || attempt >= 5)
-      break;
-    /* "source database is being accessed by other users": end those sessions (a template
-     * made elsewhere may still allow connections) and try again. */
+    /* A source with sessions cannot be cloned ("source database is being accessed by other
+     * users", after the server waited 5 s for them to go). A template made here allows no
+     * connections; one made elsewhere may have some: end them first. */
     const char *params[1] = {template_name};
     PGresult *res = PQexecParams(conn,
                                  "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                                  "WHERE datname = $1 AND pid <> pg_backend_pid()",
                                  1, NULL, params, NULL, NULL, 0);
     PQclear(res);
-    rig__sleep_ms(5 << attempt);
+    int in_use = 0;
+    rc = sqlstate_is(conn, sql, "55006", &in_use);
+    if (rc == RIG_OK || !in_use || attempt >= 3)
+      break;
   }
   if (rc != RIG_OK)
     rig_error_wrap(RIG_OK, "creating database %s from template %s", name, template_name);
