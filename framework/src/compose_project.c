@@ -327,8 +327,20 @@ static int check_references(rig__compose_ctx *ctx, service_entry *entries, size_
       service_entry *dep = find_entry(entries, count, target);
       size_t dmark = rig__compose_path_push(ctx, "depends_on");
       int rc = RIG_OK;
+      const char *suggestion = dep ? NULL : rig__did_you_mean(target, names);
+      if (!dep && !deps[d].required) {
+        /* The compose specification: with required: false, a dependency that is not
+         * available only earns a warning. A service the files never define is the plainest
+         * case of that, so it is dropped like one its profiles disable. */
+        rig__compose_path_pop(ctx, dmark);
+        rig__compose_warn(
+            ctx, dependency_node(e, target),
+            "service \"%s\": optional dependency \"%s\" is not defined; ignored%s%s%s", svc->name,
+            target, suggestion ? " (did you mean \"" : "", suggestion ? suggestion : "",
+            suggestion ? "\"?)" : "");
+        continue;
+      }
       if (!dep) {
-        const char *suggestion = rig__did_you_mean(target, names);
         rc = rig__compose_error(ctx, dependency_node(e, target), RIG_EINVAL,
                                 "depends on undefined service \"%s\"%s%s%s", target,
                                 suggestion ? " (did you mean \"" : "", suggestion ? suggestion : "",
