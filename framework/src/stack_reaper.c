@@ -135,8 +135,10 @@ int rig__reaper_spawn(rig__reaper *reaper, rig__reaper_action action, void *arg)
   }
   close(lifeline[0]);
   close(report[1]);
-  int status = 0;
-  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  /* Reaped only so that it leaves no zombie: its exit status says nothing the report does
+   * not, and it is not ours to trust (valgrind's --error-exitcode rewrites it after the
+   * leak check it runs at every process's exit, _exit included). */
+  while (waitpid(child, NULL, 0) < 0 && errno == EINTR) {
   }
   pid_t reaper_pid = -1;
   ssize_t got;
@@ -144,8 +146,7 @@ int rig__reaper_spawn(rig__reaper *reaper, rig__reaper_action action, void *arg)
     got = read(report[0], &reaper_pid, sizeof reaper_pid);
   } while (got < 0 && errno == EINTR);
   close(report[0]);
-  /* Only the reaper's own report counts: the intermediate child's exit status says nothing
-   * more (and tools such as valgrind's --error-exitcode rewrite it on the way out). */
+  /* Only the reaper's own report counts: it arrives exactly when the reaper exists. */
   if (got != (ssize_t)sizeof reaper_pid) {
     close(lifeline[1]);
     return rig_error_set(RIG_EIO, "crash reaper: could not start the reaper process");

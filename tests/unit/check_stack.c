@@ -10,6 +10,7 @@
 #endif
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -875,6 +876,64 @@ START_TEST(reaper_survives_sigkill_of_parent)
 }
 END_TEST
 
+/* valgrind runs its leak check when every process exits, _exit included, and with
+ * --error-exitcode turns what it finds there (a forked child still holds copies of the
+ * caller's allocations it will never free) into the exit status: the intermediate child
+ * exits 9 although it did its job. This hook reproduces that without valgrind. fork()
+ * runs it in the process that called fork, on its parent side; the intermediate child is
+ * the only such process that leads a session of its own, and it forks the reaper before
+ * it exits. */
+static volatile sig_atomic_t fail_intermediate_child;
+static pid_t test_process;
+static int intermediate_exited_fd = -1;
+
+static void exit_intermediate_child_with_9(void)
+{
+  if (!fail_intermediate_child || getpid() == test_process || getsid(0) != getpid())
+    return;
+  ssize_t n = write(intermediate_exited_fd, "9", 1);
+  (void)n;
+  _exit(9);
+}
+
+START_TEST(reaper_spawn_ignores_intermediate_exit_status)
+{
+  static int hook_installed;
+  if (!hook_installed)
+    ck_assert_int_eq(pthread_atfork(NULL, exit_intermediate_child_with_9, NULL), 0);
+  hook_installed = 1;
+  char *dir = rig_test_tempdir();
+  marker_arg arg;
+  snprintf(arg.path, sizeof arg.path, "%s/marker", dir);
+  int exited[2];
+  ck_assert_int_eq(pipe(exited), 0);
+  test_process = getpid();
+  intermediate_exited_fd = exited[1];
+  fail_intermediate_child = 1;
+  rig__reaper reaper = RIG__REAPER_INIT;
+  int rc = rig__reaper_spawn(&reaper, write_marker, &arg);
+  fail_intermediate_child = 0;
+  close(exited[1]);
+  /* The hook really ran: the intermediate child exited 9 after forking the reaper. */
+  char byte = 0;
+  ck_assert_int_eq(read(exited[0], &byte, 1), 1);
+  ck_assert_int_eq(byte, '9');
+  close(exited[0]);
+  ck_assert_int_eq(rc, RIG_OK);
+  ck_assert_int_gt(reaper.pid, 0);
+  rig__reaper_release(&reaper);
+  char *text = wait_for_file(arg.path);
+  ck_assert_ptr_nonnull(text);
+  ck_assert_ptr_nonnull(strstr(text, "reaped"));
+  char expected_pid[32];
+  snprintf(expected_pid, sizeof expected_pid, " %ld\n", (long)reaper.pid);
+  ck_assert_ptr_nonnull(strstr(text, expected_pid));
+  free(text);
+  rig_test_rmtree(dir);
+  free(dir);
+}
+END_TEST
+
 static Suite *stack_suite(void)
 {
   Suite *s = suite_create("stack");
@@ -914,6 +973,7 @@ static Suite *stack_suite(void)
   tcase_add_test(tc, reaper_runs_when_parent_closes);
   tcase_add_test(tc, reaper_stands_down_when_disarmed);
   tcase_add_test(tc, reaper_survives_sigkill_of_parent);
+  tcase_add_test(tc, reaper_spawn_ignores_intermediate_exit_status);
   suite_add_tcase(s, tc);
   return s;
 }
