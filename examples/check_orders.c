@@ -441,8 +441,8 @@ static Suite *orders_suite(void)
 
 int main(void)
 {
-  rig_stack *own_stack = NULL; /* the stack this suite brought up, if it did */
 #ifdef STACKRIG_SOURCE_TREE
+  rig_stack *own_stack = NULL; /* the stack this suite brought up, if it did */
   rig_test_require_docker();
   if (!getenv("STACKRIG_PG_DSN")) {
     if (rig_test_default_stack_up(&own_stack) != RIG_OK)
