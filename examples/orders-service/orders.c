@@ -60,6 +60,7 @@ typedef struct service {
   } requests[MAX_STATUSES];
   int status_count;
   int metrics_dirty; /* something was counted since the last push */
+  int push_failing;  /* the last push failed (reported once) */
 } service;
 
 /* One request: what was read, its spans, and the answer. */
@@ -193,12 +194,18 @@ static void push_metrics(service *svc)
   req.headers = headers;
   req.body = body;
   rig_http_response resp = RIG_HTTP_RESPONSE_INIT;
-  if (rig_http_do(svc->collector, &req, &resp) != RIG_OK)
-    warn_rig("metrics push");
-  else if (resp.status != 200)
-    fprintf(stderr, "orders: metrics push: HTTP %ld: %s\n", resp.status, resp.body);
-  else
-    svc->metrics_dirty = 0; /* else the next round tries again */
+  int failed = rig_http_do(svc->collector, &req, &resp) != RIG_OK || resp.status != 200;
+  /* Until it works, the next round tries again; say so once, not every round. */
+  if (failed && !svc->push_failing) {
+    if (resp.status)
+      fprintf(stderr, "orders: metrics push: HTTP %ld: %s (retrying)\n", resp.status, resp.body);
+    else
+      warn_rig("metrics push (retrying)");
+  } else if (!failed && svc->push_failing) {
+    fprintf(stderr, "orders: metrics push works again\n");
+  }
+  svc->push_failing = failed;
+  svc->metrics_dirty = failed;
   rig_http_response_dispose(&resp);
   free(body);
 }
