@@ -54,11 +54,21 @@ typedef struct run {
   CURLM *multi;
   int epoll_fd;
   int use_pwait2;
+  /* Per socket: the epoll events curl wants and those epoll has. Changes are applied in
+   * one go before each wait, so that a connection curl lets go of when a request ends and
+   * takes up again for the next request costs no system call. */
+  uint8_t *wanted;
+  uint8_t *registered;
+  uint8_t *is_dirty;
+  int *dirty;
+  int dirty_count;
+  int watch_size;
   slot *slots;
   int slot_count;
   int *idle; /* stack of idle slot indexes */
   int idle_count;
   int64_t curl_deadline_ns; /* -1: curl wants no timeout */
+  uint64_t timer_calls;
   int64_t begin_ns;         /* the run (and the open model's schedule) starts */
   int64_t measure_ns;       /* warm-up ends */
   int64_t end_ns;           /* no request intended at or after this is sent */
@@ -125,36 +135,85 @@ static uint64_t count_not_sent(const run *r)
 
 /* ---- libcurl callbacks ---- */
 
+static void watch_grow(run *r, int fd)
+{
+  int size = r->watch_size ? r->watch_size : 256;
+  while (size <= fd)
+    size *= 2;
+  r->wanted = rig__realloc(r->wanted, (size_t)size);
+  r->registered = rig__realloc(r->registered, (size_t)size);
+  r->is_dirty = rig__realloc(r->is_dirty, (size_t)size);
+  r->dirty = rig__realloc(r->dirty, (size_t)size * sizeof *r->dirty);
+  memset(r->wanted + r->watch_size, 0, (size_t)(size - r->watch_size));
+  memset(r->registered + r->watch_size, 0, (size_t)(size - r->watch_size));
+  memset(r->is_dirty + r->watch_size, 0, (size_t)(size - r->watch_size));
+  r->watch_size = size;
+}
+
+static void watch_set(run *r, int fd, uint8_t events)
+{
+  if (fd >= r->watch_size)
+    watch_grow(r, fd);
+  r->wanted[fd] = events;
+  if (!r->is_dirty[fd]) {
+    r->is_dirty[fd] = 1;
+    r->dirty[r->dirty_count++] = fd;
+  }
+}
+
+static void watch_flush(run *r)
+{
+  for (int i = 0; i < r->dirty_count; i++) {
+    int fd = r->dirty[i];
+    r->is_dirty[fd] = 0;
+    if (r->wanted[fd] == r->registered[fd])
+      continue;
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = r->wanted[fd];
+    ev.data.fd = fd;
+    if (r->wanted[fd] == 0) {
+      epoll_ctl(r->epoll_fd, EPOLL_CTL_DEL, fd, NULL);
+    } else if (r->registered[fd] == 0) {
+      if (epoll_ctl(r->epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0 && errno == EEXIST)
+        epoll_ctl(r->epoll_fd, EPOLL_CTL_MOD, fd, &ev);
+    } else if (epoll_ctl(r->epoll_fd, EPOLL_CTL_MOD, fd, &ev) != 0 && errno == ENOENT) {
+      epoll_ctl(r->epoll_fd, EPOLL_CTL_ADD, fd, &ev);
+    }
+    r->registered[fd] = r->wanted[fd];
+  }
+  r->dirty_count = 0;
+}
+
 static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 {
   (void)easy;
-  run *r = userp;
-  if (what == CURL_POLL_REMOVE) {
-    if (socketp) {
-      epoll_ctl(r->epoll_fd, EPOLL_CTL_DEL, fd, NULL);
-      curl_multi_assign(r->multi, fd, NULL);
-    }
-    return 0;
-  }
-  struct epoll_event ev;
-  memset(&ev, 0, sizeof ev);
-  ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
-  ev.data.fd = fd;
-  if (socketp) {
-    epoll_ctl(r->epoll_fd, EPOLL_CTL_MOD, fd, &ev);
-  } else {
-    /* a closed socket leaves the set by itself, but a reused number may still be there */
-    if (epoll_ctl(r->epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0 && errno == EEXIST)
-      epoll_ctl(r->epoll_fd, EPOLL_CTL_MOD, fd, &ev);
-    curl_multi_assign(r->multi, fd, r);
-  }
+  (void)socketp;
+  uint8_t events = 0;
+  if (what != CURL_POLL_REMOVE)
+    events = (uint8_t)(((what & CURL_POLL_IN) ? EPOLLIN : 0u) |
+                       ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u));
+  watch_set(userp, fd, events);
   return 0;
+}
+
+/* libcurl closes its sockets through here: a closed socket leaves the epoll set by itself,
+ * and its number may come back for a new connection. */
+static int on_close(void *userp, curl_socket_t fd)
+{
+  run *r = userp;
+  if (fd < r->watch_size) {
+    r->registered[fd] = 0;
+    r->wanted[fd] = 0;
+  }
+  return close(fd);
 }
 
 static int on_timer(CURLM *multi, long timeout_ms, void *userp)
 {
   (void)multi;
   run *r = userp;
+  r->timer_calls++;
   r->curl_deadline_ns = timeout_ms < 0 ? -1 : rig__now_ns() + (int64_t)timeout_ms * 1000000;
   return 0;
 }
@@ -381,6 +440,9 @@ static void report_progress(run *r, int64_t now)
 
 static int64_t next_wake(const run *r, int64_t now)
 {
+  /* closed model: a slot freed by a request that ended during the last timeout run */
+  if (!r->stopping && r->rate <= 0 && can_send(r))
+    return now;
   int64_t wake = INT64_MAX;
   if (r->curl_deadline_ns >= 0)
     wake = r->curl_deadline_ns;
@@ -417,6 +479,17 @@ static int wait_events(run *r, struct epoll_event *events, int64_t timeout_ns)
   return epoll_wait(r->epoll_fd, events, MAX_EVENTS, ms > INT_MAX ? INT_MAX : (int)ms);
 }
 
+static void run_curl_timeout(run *r)
+{
+  int running = 0;
+  uint64_t calls = r->timer_calls;
+  curl_multi_socket_action(r->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+  /* curl reports a changed timer through on_timer. When it did not, nothing was due yet:
+   * it reports whole milliseconds rounded down, so its timer lies within the next one */
+  if (r->timer_calls == calls && r->curl_deadline_ns >= 0)
+    r->curl_deadline_ns += 1000000;
+}
+
 static void loop(run *r)
 {
   struct epoll_event events[MAX_EVENTS];
@@ -428,12 +501,20 @@ static void loop(run *r)
       return;
     }
     send_due(r, now);
+    /* new requests make curl ask for an immediate timeout: serve it before waiting, so
+     * that they go out (and take their sockets up again) without an extra wake-up */
+    if (r->curl_deadline_ns >= 0 && rig__now_ns() >= r->curl_deadline_ns) {
+      run_curl_timeout(r);
+      collect_done(r);
+    }
     if (r->stopping && r->in_flight == 0)
       return;
     if (r->opts->on_progress && now >= r->progress_next_ns) {
       report_progress(r, now);
       r->progress_next_ns = now + r->progress_interval_ns;
     }
+    watch_flush(r);
+    now = rig__now_ns();
     int n = wait_events(r, events, next_wake(r, now) - now);
     for (int i = 0; i < n; i++) {
       int mask = 0;
@@ -445,10 +526,8 @@ static void loop(run *r)
         mask |= CURL_CSELECT_ERR;
       curl_multi_socket_action(r->multi, events[i].data.fd, mask, &running);
     }
-    if (r->curl_deadline_ns >= 0 && rig__now_ns() >= r->curl_deadline_ns) {
-      r->curl_deadline_ns = -1; /* curl sets the next one from inside socket_action */
-      curl_multi_socket_action(r->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-    }
+    if (r->curl_deadline_ns >= 0 && rig__now_ns() >= r->curl_deadline_ns)
+      run_curl_timeout(r);
     collect_done(r);
   }
 }
@@ -503,6 +582,8 @@ static void setup_slot(run *r, slot *s)
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, s);
+  curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, on_close);
+  curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, r);
   curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
   /* no proxy: load goes straight to the target, and libcurl skips reading the *_proxy
    * environment variables on every request */
@@ -575,6 +656,10 @@ static int prepare(run *r)
   r->parsed_url = curl_url();
   if (r->parsed_url && curl_url_set(r->parsed_url, CURLUPART_URL, r->spec.url, 0) != CURLUE_OK) {
     curl_url_cleanup(r->parsed_url);
+  free(r->wanted); /* after curl_multi_cleanup: closing connections calls on_close */
+  free(r->registered);
+  free(r->is_dirty);
+  free(r->dirty);
     r->parsed_url = NULL;
   }
   r->slots = rig__calloc((size_t)r->slot_count, sizeof *r->slots);
@@ -615,6 +700,10 @@ static void teardown(run *r)
   if (r->multi)
     curl_multi_cleanup(r->multi);
   curl_url_cleanup(r->parsed_url);
+  free(r->wanted); /* after curl_multi_cleanup: closing connections calls on_close */
+  free(r->registered);
+  free(r->is_dirty);
+  free(r->dirty);
   if (r->epoll_fd >= 0)
     close(r->epoll_fd);
   free(r->slots);
