@@ -3,14 +3,17 @@
  */
 #include "testutil.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,37 +21,59 @@
 
 #include "util.h"
 
-int rig_test_run(const char *const argv[], const char *stdin_text, char **out, char **err)
+pid_t rig_test_spawn(const char *const argv[], int *in, int *out, int *err)
 {
-  int in_pipe[2], out_pipe[2], err_pipe[2];
-  if (pipe(in_pipe) || pipe(out_pipe) || pipe(err_pipe))
-    return -1;
+  int *ends[3] = {in, out, err};
+  int pipes[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
+  /* O_CLOEXEC: a program started meanwhile by another thread must not hold these ends,
+   * or its reader would wait for end-of-file for as long as that program lives. */
+  for (int i = 0; i < 3; i++) {
+    if (ends[i] && pipe2(pipes[i], O_CLOEXEC) != 0) {
+      for (int j = 0; j < i; j++) {
+        close(pipes[j][0]);
+        close(pipes[j][1]);
+      }
+      return -1;
+    }
+  }
   pid_t pid = fork();
-  if (pid < 0)
-    return -1;
   if (pid == 0) {
-    dup2(in_pipe[0], 0);
-    dup2(out_pipe[1], 1);
-    dup2(err_pipe[1], 2);
-    close(in_pipe[0]); close(in_pipe[1]);
-    close(out_pipe[0]); close(out_pipe[1]);
-    close(err_pipe[0]); close(err_pipe[1]);
+    int null_fd = open("/dev/null", O_RDWR);
+    for (int i = 0; i < 3; i++)
+      dup2(ends[i] ? pipes[i][i == 0 ? 0 : 1] : null_fd, i);
     execvp(argv[0], (char *const *)argv);
     fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
     _exit(127);
   }
-  close(in_pipe[0]);
-  close(out_pipe[1]);
-  close(err_pipe[1]);
+  for (int i = 0; i < 3; i++) {
+    if (!ends[i])
+      continue;
+    /* ours is the write end of stdin's pipe and the read end of the others */
+    int ours = i == 0 ? 1 : 0;
+    close(pipes[i][1 - ours]);
+    if (pid < 0)
+      close(pipes[i][ours]);
+    else
+      *ends[i] = pipes[i][ours];
+  }
+  return pid < 0 ? -1 : pid;
+}
+
+int rig_test_run(const char *const argv[], const char *stdin_text, char **out, char **err)
+{
+  int in_fd = -1, out_fd = -1, err_fd = -1;
+  pid_t pid = rig_test_spawn(argv, stdin_text ? &in_fd : NULL, &out_fd, &err_fd);
+  if (pid < 0)
+    return -1;
   if (stdin_text) {
     signal(SIGPIPE, SIG_IGN);
     size_t len = strlen(stdin_text);
-    ssize_t n = write(in_pipe[1], stdin_text, len);
+    ssize_t n = write(in_fd, stdin_text, len);
     (void)n;
+    close(in_fd);
   }
-  close(in_pipe[1]);
   rig_buf bufs[2] = {RIG_BUF_INIT, RIG_BUF_INIT};
-  struct pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  struct pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
   int open_fds = 2;
   while (open_fds > 0) {
     if (poll(fds, 2, -1) < 0) {
@@ -106,8 +131,17 @@ int rig_test_stackrig(char **out, char **err, ...)
 
 const char *rig_test_srcdir(void)
 {
-  const char *dir = getenv("STACKRIG_SRCDIR");
-  return dir && *dir ? dir : RIG_SRCDIR;
+  /* Canonical, so that a build folder inside the checkout ("build/..") gives the same
+   * paths as the library's own resolution of relative paths. */
+  static char resolved[4096];
+  if (!resolved[0]) {
+    const char *dir = getenv("STACKRIG_SRCDIR");
+    if (!dir || !*dir)
+      dir = RIG_SRCDIR;
+    if (!realpath(dir, resolved))
+      snprintf(resolved, sizeof resolved, "%s", dir);
+  }
+  return resolved;
 }
 
 char *rig_test_path(const char *relative)
@@ -126,6 +160,21 @@ char *rig_test_unique_name(const char *prefix)
     close(fd);
   }
   return rig__sprintf("%s-%ld-%u-%04x", prefix, (long)getpid(), ++counter, salt & 0xffff);
+}
+
+int rig_test_free_port(void)
+{
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ck_assert_int_ge(fd, 0);
+  struct sockaddr_in addr;
+  memset(&addr, 0, sizeof addr);
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ck_assert_int_eq(bind(fd, (struct sockaddr *)&addr, sizeof addr), 0);
+  ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&addr, &len), 0);
+  close(fd);
+  return ntohs(addr.sin_port);
 }
 
 const char *rig_test_docker_socket(void)
