@@ -47,7 +47,7 @@ int rig_wait_new(rig_wait **out, const rig_wait_options *opts)
   return RIG_OK;
 }
 
-void rig_wait_free(rig_wait *wait)
+void rig_wait_drain(rig_wait *wait)
 {
   if (!wait)
     return;
@@ -57,6 +57,13 @@ void rig_wait_free(rig_wait *wait)
   while (wait->threads > 0)
     pthread_cond_wait(&wait->threads_done, &wait->lock);
   pthread_mutex_unlock(&wait->lock);
+}
+
+void rig_wait_free(rig_wait *wait)
+{
+  if (!wait)
+    return;
+  rig_wait_drain(wait);
   for (size_t i = 0; i < wait->result_count; i++) {
     free(wait->results[i].service);
     free(wait->results[i].strategy);

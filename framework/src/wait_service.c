@@ -459,13 +459,18 @@ static int eval(eval_ctx *ctx, const rig_wait_spec *node)
   case RIG_WAIT_EXEC: {
     leaf_state *ls = &ctx->leaves[node->leaf_index];
     if (!ls->ready && !ls->failed) {
-      /* A new log line: try again now rather than at the end of the back-off. */
+      /* A new log line: the service is doing something, and it often gets ready right
+       * after: try again now, and back off from the start again. */
       int64_t due = ls->next_due;
-      if (ctx->snap->log_generation != ls->seen_log_generation &&
-          ls->last_attempt + RIG__BACKOFF_FIRST_MS < due)
+      int woken = ctx->snap->log_generation != ls->seen_log_generation &&
+                  ls->last_attempt + RIG__BACKOFF_FIRST_MS < due;
+      if (woken)
         due = ls->last_attempt + RIG__BACKOFF_FIRST_MS;
-      if (now >= due)
+      if (now >= due) {
+        if (woken)
+          ls->attempts = 0;
         attempt(ctx, node, ls, now);
+      }
       else
         wake_at(ctx, due);
       if (!ls->ready && !ls->failed)

@@ -288,6 +288,8 @@ static int tiny_up(const char *services, int64_t timeout_ms)
   if (rc == RIG_OK)
     rc = rig_stack_up(current.stack, timeout_ms);
   current.up_ms = rig_stack_now_ms() - began;
+  /* the watchers stop on their own; a test that forks (rig_test_stackrig) must not copy them */
+  rig_wait_drain(current.wait);
   free(text);
   free(path);
   return rc;

@@ -133,6 +133,8 @@ int rig_test_default_stack_up(rig_stack **out)
     stack = NULL;
   } else {
     up_ms = rig_stack_now_ms() - began;
+    /* Check forks the tests: let the readiness watchers' threads end first */
+    rig_wait_drain(wait);
     export_env(stack);
     *out = stack;
   }

@@ -126,7 +126,20 @@ typedef struct rig_wait_options {
 
 /** @param[out] out free with rig_wait_free() once the stacks using it are up or freed */
 RIG_EXTERN int rig_wait_new(rig_wait **out, const rig_wait_options *opts);
+
+/**
+ * Frees the rig_wait, after waiting for the watcher threads of finished waits to end (a
+ * wait returns at once and lets its event and log streams stop on their own, within about a
+ * second). NULL-safe.
+ */
 RIG_EXTERN void rig_wait_free(rig_wait *wait);
+
+/**
+ * Waits until no watcher thread of a finished wait is running any more (about a second at
+ * most). Call it before fork() when the child must not inherit the state of running threads,
+ * e.g. before a Check runner forks its tests.
+ */
+RIG_EXTERN void rig_wait_drain(rig_wait *wait);
 
 /**
  * Makes a stack's up use this readiness: sets opts->ready (rig_wait_ready_hook) and puts
