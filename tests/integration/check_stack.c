@@ -537,21 +537,6 @@ static unsigned random_below(unsigned n)
   return (unsigned)rand() % n;
 }
 
-static pid_t spawn(const char *const argv[])
-{
-  pid_t pid = fork();
-  ck_assert_int_ge(pid, 0);
-  if (pid == 0) {
-    int null_fd = open("/dev/null", O_RDWR);
-    dup2(null_fd, 0);
-    dup2(null_fd, 1);
-    dup2(null_fd, 2);
-    execv(argv[0], (char *const *)argv);
-    _exit(127);
-  }
-  return pid;
-}
-
 /* Starts a program that brings the sleeper stack up, kills it with SIGKILL after a random
  * delay (which falls before, during or after up), and counts what was left 10 s later. */
 static void kill_at_random(const char *label, int use_cli)
@@ -566,7 +551,8 @@ static void kill_at_random(const char *label, int use_cli)
     char *project = project_name(suffix);
     const char *cli[] = {bin, "up", "--attach", "-f", sleeper, "-p", project, NULL};
     const char *lib[] = {helper, sleeper, project, NULL};
-    pid_t pid = spawn(use_cli ? cli : lib);
+    pid_t pid = rig_test_spawn(use_cli ? cli : lib, NULL, NULL, NULL);
+    ck_assert_int_gt(pid, 0);
     unsigned delay = random_below(3000);
     rig__sleep_ms(delay);
     kill(pid, SIGKILL);
@@ -602,32 +588,22 @@ START_TEST(attach_tears_down_on_sigterm)
 {
   char *project = project_name("attach");
   const char *bin = getenv("STACKRIG_BIN") ? getenv("STACKRIG_BIN") : RIG_BUILDDIR "/stackrig";
-  int out_pipe[2];
-  ck_assert_int_eq(pipe(out_pipe), 0);
-  pid_t pid = fork();
-  ck_assert_int_ge(pid, 0);
-  if (pid == 0) {
-    dup2(out_pipe[1], 2);
-    close(out_pipe[0]);
-    close(out_pipe[1]);
-    int null_fd = open("/dev/null", O_RDWR);
-    dup2(null_fd, 1);
-    execl(bin, bin, "up", "--attach", "-f", sleeper, "-p", project, (char *)NULL);
-    _exit(127);
-  }
-  close(out_pipe[1]);
+  const char *argv[] = {bin, "up", "--attach", "-f", sleeper, "-p", project, NULL};
+  int err_fd = -1;
+  pid_t pid = rig_test_spawn(argv, NULL, NULL, &err_fd);
+  ck_assert_int_gt(pid, 0);
   /* wait for "is ready" on its stderr, then SIGTERM */
   rig_buf seen = RIG_BUF_INIT;
   char chunk[512];
   ssize_t n;
   while (!strstr(seen.data ? seen.data : "", "is ready") &&
-         (n = read(out_pipe[0], chunk, sizeof chunk)) > 0)
+         (n = read(err_fd, chunk, sizeof chunk)) > 0)
     rig__buf_append(&seen, chunk, (size_t)n);
   ck_assert_msg(strstr(seen.data ? seen.data : "", "is ready") != NULL, "output: %s", seen.data);
   kill(pid, SIGTERM);
-  while ((n = read(out_pipe[0], chunk, sizeof chunk)) > 0)
+  while ((n = read(err_fd, chunk, sizeof chunk)) > 0)
     rig__buf_append(&seen, chunk, (size_t)n);
-  close(out_pipe[0]);
+  close(err_fd);
   int status = 0;
   waitpid(pid, &status, 0);
   ck_assert(WIFEXITED(status));

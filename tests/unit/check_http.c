@@ -415,15 +415,8 @@ END_TEST
 
 START_TEST(refused_connection_names_url)
 {
-  /* Find a free port, then close it so nothing listens there. */
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  bind(fd, (struct sockaddr *)&addr, sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, (struct sockaddr *)&addr, &len);
-  close(fd);
   char url[64];
-  snprintf(url, sizeof url, "http://127.0.0.1:%d", ntohs(addr.sin_port));
+  snprintf(url, sizeof url, "http://127.0.0.1:%d", rig_test_free_port());
   rig_http *client = NULL;
   ck_assert_int_eq(rig_http_new(&client, url, NULL), RIG_OK);
   rig_http_response resp = RIG_HTTP_RESPONSE_INIT;
