@@ -39,7 +39,7 @@ static void notice_sink(void *arg, const char *message)
 
 static int pg_ready(char **argv)
 {
-  const char *keys[] = {"host", "port", "user", "password", "dbname", "connect_timeout",
+  const char *keys[] = {"host",    "port", "user", "password", "dbname", "connect_timeout",
                         "sslmode", NULL};
   const char *values[] = {argv[0], argv[1], argv[2], argv[3], argv[4], "2", "disable", NULL};
   PGconn *conn = PQconnectdbParams(keys, values, 0);

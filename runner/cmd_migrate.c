@@ -116,9 +116,8 @@ static int run_migrate(int argc, char **argv)
       if (note)
         fprintf(stderr, "note: %s\n", note);
     } else {
-      printf("%s: %zu migration%s applied, %zu already applied before\n", shown,
-             list->applied_now, list->applied_now == 1 ? "" : "s",
-             list->count - list->applied_now);
+      printf("%s: %zu migration%s applied, %zu already applied before\n", shown, list->applied_now,
+             list->applied_now == 1 ? "" : "s", list->count - list->applied_now);
       code = RIG_EXIT_OK;
     }
   }

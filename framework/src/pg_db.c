@@ -64,8 +64,8 @@ static int result_error(const PGresult *res, PGconn *conn, const char *what)
   char *message = trimmed(res && PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
                               ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
                               : PQerrorMessage(conn));
-  int rc = rig_error_set(RIG_ESQL, "%s: SQLSTATE %s %s", what, sqlstate ? sqlstate : "?????",
-                         message);
+  int rc =
+      rig_error_set(RIG_ESQL, "%s: SQLSTATE %s %s", what, sqlstate ? sqlstate : "?????", message);
   if (sqlstate)
     rig_error_add_detail("sqlstate", "%s", sqlstate);
   free(message);
@@ -151,9 +151,9 @@ int rig_pg_wait_schema(const char *dsn, const char *table, const char *column, i
   }
   PQfinish(conn);
   if (rc != RIG_OK) {
-    rig_error_set(RIG_ETIMEOUT, "%s%s%s does not exist after %lld ms%s%s", table,
-                  column ? "." : "", column ? column : "", (long long)timeout_ms,
-                  last ? "; last error: " : "", last ? last : "");
+    rig_error_set(RIG_ETIMEOUT, "%s%s%s does not exist after %lld ms%s%s", table, column ? "." : "",
+                  column ? column : "", (long long)timeout_ms, last ? "; last error: " : "",
+                  last ? last : "");
     rig_error_add_detail("table", "%s", table);
   }
   free(last);
@@ -165,8 +165,8 @@ int rig_pg_wait_schema(const char *dsn, const char *table, const char *column, i
 static int database_exists(int *exists, int *is_template, PGconn *conn, const char *name)
 {
   const char *params[1] = {name};
-  PGresult *res = PQexecParams(conn, "SELECT datistemplate FROM pg_database WHERE datname = $1",
-                               1, NULL, params, NULL, NULL, 0);
+  PGresult *res = PQexecParams(conn, "SELECT datistemplate FROM pg_database WHERE datname = $1", 1,
+                               NULL, params, NULL, NULL, 0);
   if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
     int rc = result_error(res, conn, "reading pg_database");
     PQclear(res);
@@ -231,8 +231,9 @@ int rig_pg_template_prepare(char **out_name, const char *dsn, const char *dir)
   if ((rc = rig__pg_connect(&conn, dsn)) != RIG_OK)
     goto done;
   /* Parallel suites preparing the same template: one makes it, the others find it made. */
-  PGresult *res = PQexecParams(conn, "SELECT pg_advisory_lock(hashtext('stackrig_template ' || $1))",
-                               1, NULL, params, NULL, NULL, 0);
+  PGresult *res =
+      PQexecParams(conn, "SELECT pg_advisory_lock(hashtext('stackrig_template ' || $1))", 1, NULL,
+                   params, NULL, NULL, 0);
   if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
     rc = result_error(res, conn, "locking the template");
     PQclear(res);
@@ -267,8 +268,9 @@ int rig_pg_template_prepare(char **out_name, const char *dsn, const char *dir)
   free(quoted);
 done:
   if (conn) {
-    PGresult *unlock = PQexecParams(conn, "SELECT pg_advisory_unlock(hashtext('stackrig_template ' || $1))",
-                                    1, NULL, params, NULL, NULL, 0);
+    PGresult *unlock =
+        PQexecParams(conn, "SELECT pg_advisory_unlock(hashtext('stackrig_template ' || $1))", 1,
+                     NULL, params, NULL, NULL, 0);
     PQclear(unlock);
     PQfinish(conn);
   }

@@ -44,8 +44,8 @@ size_t rig__pg_split(rig__pg_statement **out, const char *sql, size_t len);
  * in characters) of the whole text, given where the statement starts in it. Characters are
  * UTF-8 code points. A position past the end maps to the statement's end.
  */
-void rig__pg_position(int *line, int *column, const char *text, size_t len,
-                      size_t statement_start, long position);
+void rig__pg_position(int *line, int *column, const char *text, size_t len, size_t statement_start,
+                      long position);
 
 /* The line and column of a byte offset. */
 void rig__pg_offset_line_col(int *line, int *column, const char *text, size_t len, size_t offset);
@@ -63,6 +63,5 @@ int rig__pg_connect(PGconn **out, const char *dsn);
 /* Runs a statement that returns no rows or one row. @return RIG_OK or RIG_ESQL (message:
  * what + the server's message) */
 int rig__pg_exec(PGconn *conn, const char *sql, const char *what);
-
 
 #endif

@@ -111,8 +111,8 @@ static int scan(holder **out, const char *dir)
   DIR *d = opendir(dir);
   if (!d) {
     int err = errno;
-    return rig_error_set(err == ENOENT ? RIG_ENOTFOUND : RIG_EIO,
-                         "migrations folder %s: %s", dir, strerror(err));
+    return rig_error_set(err == ENOENT ? RIG_ENOTFOUND : RIG_EIO, "migrations folder %s: %s", dir,
+                         strerror(err));
   }
   holder *h = rig__calloc(1, sizeof *h);
   int rc = RIG_OK;
@@ -134,9 +134,11 @@ static int scan(holder **out, const char *dir)
       continue;
     }
     if (kind < 0) {
-      rc = rig_error_set(RIG_EINVAL, "%s: a migration file must be named NNN_name.sql "
+      rc = rig_error_set(RIG_EINVAL,
+                         "%s: a migration file must be named NNN_name.sql "
                          "(digits, '_', a name of letters, digits, '_', '-' or '.'), e.g. "
-                         "001_init.sql", path);
+                         "001_init.sql",
+                         path);
       free(path);
       break;
     }
@@ -162,8 +164,10 @@ static int scan(holder **out, const char *dir)
     sort_items(h);
     for (size_t i = 1; i < h->count && rc == RIG_OK; i++)
       if (h->items[i].version == h->items[i - 1].version)
-        rc = rig_error_set(RIG_EINVAL, "%s: %s and %s have the same number %lld: each "
-                           "migration needs its own", dir, h->items[i - 1].name, h->items[i].name,
+        rc = rig_error_set(RIG_EINVAL,
+                           "%s: %s and %s have the same number %lld: each "
+                           "migration needs its own",
+                           dir, h->items[i - 1].name, h->items[i].name,
                            (long long)h->items[i].version);
   }
   if (rc != RIG_OK) {
@@ -249,16 +253,20 @@ static int check_drift(holder *h, const char *dir)
   for (size_t i = 0; i < h->count; i++) {
     const rig_pg_migration *m = &h->items[i];
     if (m->state == RIG_PG_MIGRATION_CHANGED) {
-      rig_error_set(RIG_EDRIFT, "migration %s (version %lld) was applied at %s, but %s has "
-                    "changed since", m->name, (long long)m->version, m->applied_at, m->path);
+      rig_error_set(RIG_EDRIFT,
+                    "migration %s (version %lld) was applied at %s, but %s has "
+                    "changed since",
+                    m->name, (long long)m->version, m->applied_at, m->path);
       rig_error_add_detail("file", "%s", m->name);
       rig_error_add_detail("hint", "an applied migration must not change: undo the edit and add "
                                    "a new migration, or recreate the database");
       return RIG_EDRIFT;
     }
     if (m->state == RIG_PG_MIGRATION_MISSING) {
-      rig_error_set(RIG_EDRIFT, "migration %s (version %lld) was applied at %s, but it is no "
-                    "longer in %s", m->name, (long long)m->version, m->applied_at, dir);
+      rig_error_set(RIG_EDRIFT,
+                    "migration %s (version %lld) was applied at %s, but it is no "
+                    "longer in %s",
+                    m->name, (long long)m->version, m->applied_at, dir);
       rig_error_add_detail("file", "%s", m->name);
       rig_error_add_detail("hint", "restore the file, or recreate the database");
       return RIG_EDRIFT;
@@ -306,8 +314,10 @@ static int statement_error(PGconn *conn, const PGresult *res, const rig_pg_migra
   if (hint)
     rig_error_add_detail("hint", "%s", hint);
   if (m->no_transaction)
-    rig_error_add_detail("note", "%s runs outside a transaction: its statements before this one "
-                                 "stay applied", m->name);
+    rig_error_add_detail("note",
+                         "%s runs outside a transaction: its statements before this one "
+                         "stay applied",
+                         m->name);
   free(message);
   return rc;
 }
@@ -318,9 +328,10 @@ static int record(holder *h, rig_pg_migration *m, PGconn *conn, int64_t duration
   snprintf(version, sizeof version, "%lld", (long long)m->version);
   snprintf(duration, sizeof duration, "%lld", (long long)duration_ms);
   const char *params[4] = {version, m->name, m->checksum, duration};
-  PGresult *res = PQexecParams(conn, "INSERT INTO " RIG_PG_MIGRATIONS_TABLE
-                                     " (version, name, checksum, duration_ms) VALUES ($1, $2, $3, $4)"
-                                     " RETURNING applied_at::text",
+  PGresult *res = PQexecParams(conn,
+                               "INSERT INTO " RIG_PG_MIGRATIONS_TABLE
+                               " (version, name, checksum, duration_ms) VALUES ($1, $2, $3, $4)"
+                               " RETURNING applied_at::text",
                                4, NULL, params, NULL, NULL, 0);
   int rc = RIG_OK;
   if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -393,8 +404,10 @@ static int take_lock(PGconn *conn, int64_t timeout_ms)
   if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
     const char *sqlstate = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     if (sqlstate && strcmp(sqlstate, "55P03") == 0)
-      rc = rig_error_set(RIG_ETIMEOUT, "%s: another migration runner held the lock for more "
-                         "than %lld ms", PQdb(conn), (long long)timeout_ms);
+      rc = rig_error_set(RIG_ETIMEOUT,
+                         "%s: another migration runner held the lock for more "
+                         "than %lld ms",
+                         PQdb(conn), (long long)timeout_ms);
     else
       rc = rig_error_set(RIG_ESQL, "%s: taking the migration lock: %s", PQdb(conn),
                          PQerrorMessage(conn));
@@ -470,8 +483,8 @@ int rig_pg_migrate_status(rig_pg_migrations **out, const char *dsn, const char *
     return rc;
   PGconn *conn = NULL;
   int exists = 0;
-  if ((rc = rig__pg_connect(&conn, dsn)) == RIG_OK && (rc = table_exists(&exists, conn)) == RIG_OK &&
-      exists)
+  if ((rc = rig__pg_connect(&conn, dsn)) == RIG_OK &&
+      (rc = table_exists(&exists, conn)) == RIG_OK && exists)
     rc = read_applied(h, conn);
   PQfinish(conn);
   if (rc != RIG_OK) {

@@ -77,8 +77,8 @@ static size_t dollar_tag(const char *text, size_t i, size_t len)
     return 2;
   if (j >= len || !ident_start(text[j]))
     return 0; /* $1 is a parameter */
-  while (j < len && (isalnum((unsigned char)text[j]) || text[j] == '_' ||
-                     (unsigned char)text[j] >= 0x80))
+  while (j < len &&
+         (isalnum((unsigned char)text[j]) || text[j] == '_' || (unsigned char)text[j] >= 0x80))
     j++;
   return j < len && text[j] == '$' ? j - i + 1 : 0;
 }
@@ -131,11 +131,11 @@ typedef struct split_state {
   rig__pg_statement *items;
   size_t count;
   size_t start;
-  int content;     /* a token was seen since start */
-  int words;       /* words seen in this statement */
-  int routine;     /* it is a CREATE [OR REPLACE] FUNCTION/PROCEDURE */
-  int create;      /* its first word is CREATE */
-  int depth;       /* BEGIN/CASE ... END nesting inside a routine */
+  int content; /* a token was seen since start */
+  int words;   /* words seen in this statement */
+  int routine; /* it is a CREATE [OR REPLACE] FUNCTION/PROCEDURE */
+  int create;  /* its first word is CREATE */
+  int depth;   /* BEGIN/CASE ... END nesting inside a routine */
 } split_state;
 
 static void push(split_state *s, size_t end)
@@ -200,8 +200,8 @@ size_t rig__pg_split(rig__pg_statement **out, const char *sql, size_t len)
     s.content = 1;
     if (c == '\'') {
       /* E'...' (an E right before, not ending an identifier) takes backslash escapes. */
-      int escapes = i > 0 && (sql[i - 1] == 'E' || sql[i - 1] == 'e') &&
-                    (i < 2 || !ident_char(sql[i - 2]));
+      int escapes =
+          i > 0 && (sql[i - 1] == 'E' || sql[i - 1] == 'e') && (i < 2 || !ident_char(sql[i - 2]));
       for (i++; i < len; i++) {
         if (escapes && sql[i] == '\\') {
           i++;
@@ -281,8 +281,8 @@ void rig__pg_offset_line_col(int *line, int *column, const char *text, size_t le
   *column = col;
 }
 
-void rig__pg_position(int *line, int *column, const char *text, size_t len,
-                      size_t statement_start, long position)
+void rig__pg_position(int *line, int *column, const char *text, size_t len, size_t statement_start,
+                      long position)
 {
   size_t offset = statement_start;
   /* position - 1 whole characters precede the one it points at */
@@ -350,7 +350,8 @@ int rig_pg_dsn_with_database(char **out, const char *dsn, const char *database)
   }
   rig_buf buf = RIG_BUF_INIT;
   const char *scheme_end = strstr(dsn, "://");
-  if (scheme_end && (strncmp(dsn, "postgres://", 11) == 0 || strncmp(dsn, "postgresql://", 13) == 0)) {
+  if (scheme_end &&
+      (strncmp(dsn, "postgres://", 11) == 0 || strncmp(dsn, "postgresql://", 13) == 0)) {
     /* Keep the URI's own form: replace (or add) its path, keep user, host and parameters. */
     const char *authority = scheme_end + 3;
     size_t auth_len = strcspn(authority, "/?");

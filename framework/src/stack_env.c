@@ -218,8 +218,7 @@ int rig_stack_env(rig_env **out, rig_stack *stack)
     free(dsn);
   }
   set_url(env, "STACKRIG_JAEGER_URL", &table, service_for(project, status, "jaeger"), 16686);
-  set_url(env, "STACKRIG_PROMETHEUS_URL", &table, service_for(project, status, "prometheus"),
-          9090);
+  set_url(env, "STACKRIG_PROMETHEUS_URL", &table, service_for(project, status, "prometheus"), 9090);
   set_url(env, "STACKRIG_OTLP_HTTP_ENDPOINT", &table,
           service_for(project, status, "otel-collector"), 4318);
 

@@ -297,8 +297,7 @@ int rig_wait_install(rig_wait *wait, rig_stack_options *opts)
   return RIG_OK;
 }
 
-int rig_wait_ready_hook(rig_stack *stack, const char *service, int64_t deadline_ms,
-                        void *userdata)
+int rig_wait_ready_hook(rig_stack *stack, const char *service, int64_t deadline_ms, void *userdata)
 {
   return rig_wait_service(userdata, stack, service, deadline_ms);
 }

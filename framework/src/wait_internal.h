@@ -19,21 +19,21 @@ typedef struct rig__status_range {
 
 struct rig_wait_spec {
   rig_wait_kind kind;
-  char *builtin;       /* the built-in probe this node expands, or NULL */
-  int64_t timeout_ms;  /* this node's own timeout; 0: none */
-  int leaf_index;      /* leaves: position among the tree's leaves (wait.c numbers them) */
+  char *builtin;      /* the built-in probe this node expands, or NULL */
+  int64_t timeout_ms; /* this node's own timeout; 0: none */
+  int leaf_index;     /* leaves: position among the tree's leaves (wait.c numbers them) */
 
-  int port;            /* tcp, http, sql: the container port */
+  int port; /* tcp, http, sql: the container port */
 
   /* http */
   char *method;
   char *path;
   rig__status_range *statuses;
   size_t status_count;
-  char *body_pattern;  /* regex the body must match, or NULL */
+  char *body_pattern; /* regex the body must match, or NULL */
   regex_t body_regex;
-  char *header_name;   /* a header that must be present, or NULL */
-  char *header_pattern;/* regex its value must match, or NULL */
+  char *header_name;    /* a header that must be present, or NULL */
+  char *header_pattern; /* regex its value must match, or NULL */
   regex_t header_regex;
   char *request_body;
   char *content_type;
@@ -50,7 +50,7 @@ struct rig_wait_spec {
   char *query;
 
   /* exec */
-  char **command;      /* NULL-terminated argv */
+  char **command; /* NULL-terminated argv */
   char *exec_user;
 
   /* all / any */

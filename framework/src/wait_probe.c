@@ -76,8 +76,8 @@ int rig__probe_tcp(char **detail, const rig__probe_target *target, int64_t timeo
   }
   int ready = 0;
   if (connect(fd, (struct sockaddr *)&addr, addr_len) != 0 && errno != EINPROGRESS) {
-    *detail = rig__sprintf("connect to %s:%d: %s", target->host, target->host_port,
-                           strerror(errno));
+    *detail =
+        rig__sprintf("connect to %s:%d: %s", target->host, target->host_port, strerror(errno));
     goto done;
   }
   int events = poll_one(fd, POLLOUT, deadline);
@@ -89,8 +89,8 @@ int rig__probe_tcp(char **detail, const rig__probe_target *target, int64_t timeo
   socklen_t len = sizeof so_error;
   getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len);
   if (so_error) {
-    *detail = rig__sprintf("connect to %s:%d: %s", target->host, target->host_port,
-                           strerror(so_error));
+    *detail =
+        rig__sprintf("connect to %s:%d: %s", target->host, target->host_port, strerror(so_error));
     goto done;
   }
   /* The engine's userland proxy accepts on the published port whether or not the container
@@ -142,10 +142,9 @@ int rig__probe_http(char **detail, rig_http **client, const rig_wait_spec *spec,
                     const rig__probe_target *target, int64_t timeout_ms)
 {
   if (!*client) {
-    char *base = strchr(target->host, ':') ? rig__sprintf("http://[%s]:%d", target->host,
-                                                          target->host_port)
-                                           : rig__sprintf("http://%s:%d", target->host,
-                                                          target->host_port);
+    char *base = strchr(target->host, ':')
+                     ? rig__sprintf("http://[%s]:%d", target->host, target->host_port)
+                     : rig__sprintf("http://%s:%d", target->host, target->host_port);
     rig_http_options opts = RIG_HTTP_OPTIONS_INIT;
     opts.connect_timeout_ms = 1000;
     int rc = rig_http_new(client, base, &opts);
@@ -155,8 +154,8 @@ int rig__probe_http(char **detail, rig_http **client, const rig_wait_spec *spec,
       return 0;
     }
   }
-  char *content_type = spec->content_type ? rig__sprintf("Content-Type: %s", spec->content_type)
-                                          : NULL;
+  char *content_type =
+      spec->content_type ? rig__sprintf("Content-Type: %s", spec->content_type) : NULL;
   const char *headers[] = {content_type, NULL};
   rig_http_request req = RIG_HTTP_REQUEST_INIT;
   req.method = spec->method;
@@ -182,8 +181,8 @@ int rig__probe_http(char **detail, rig_http **client, const rig_wait_spec *spec,
     *detail = rig__sprintf("%s %s%s answered %ld%s%s", spec->method, url, spec->path, resp.status,
                            *excerpt ? ": " : "", excerpt);
     free(excerpt);
-  } else if (spec->body_pattern && regexec(&spec->body_regex, resp.body ? resp.body : "", 0,
-                                           NULL, 0) != 0) {
+  } else if (spec->body_pattern &&
+             regexec(&spec->body_regex, resp.body ? resp.body : "", 0, NULL, 0) != 0) {
     char *excerpt = body_excerpt(resp.body, resp.body_len);
     *detail = rig__sprintf("%s %s%s answered %ld but the body does not match /%s/: %s",
                            spec->method, url, spec->path, resp.status, spec->body_pattern, excerpt);
@@ -226,11 +225,16 @@ int rig__probe_sql(char **detail, const rig_wait_spec *spec, const rig__probe_ta
   char port[16];
   snprintf(port, sizeof port, "%d", target->host_port);
   const char *user = spec->user ? spec->user : "postgres";
-  const char *const keys[] = {"host",     "port",   "user", "password", "dbname",
-                              "sslmode",  "application_name", NULL};
-  const char *const values[] = {target->host, port, user, spec->password ? spec->password : "",
-                                spec->database ? spec->database : user, "disable",
-                                "stackrig-ready", NULL};
+  const char *const keys[] = {
+      "host", "port", "user", "password", "dbname", "sslmode", "application_name", NULL};
+  const char *const values[] = {target->host,
+                                port,
+                                user,
+                                spec->password ? spec->password : "",
+                                spec->database ? spec->database : user,
+                                "disable",
+                                "stackrig-ready",
+                                NULL};
   int64_t deadline = rig__now_ms() + timeout_ms;
   PGconn *conn = PQconnectStartParams(keys, values, 0);
   if (!conn) {
@@ -250,8 +254,8 @@ int rig__probe_sql(char **detail, const rig_wait_spec *spec, const rig__probe_ta
       *detail = pq_message("login: ", PQerrorMessage(conn));
       goto done;
     }
-    int events = poll_one(PQsocket(conn), state == PGRES_POLLING_READING ? POLLIN : POLLOUT,
-                          deadline);
+    int events =
+        poll_one(PQsocket(conn), state == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline);
     if (events <= 0) {
       *detail = rig__strdup("login: timed out");
       goto done;

@@ -118,7 +118,8 @@ static int has_kind(const svc_state *st, int polled)
 {
   for (size_t i = 0; i < st->leaf_count; i++) {
     rig_wait_kind k = st->leaves[i]->kind;
-    int is_polled = k == RIG_WAIT_TCP || k == RIG_WAIT_HTTP || k == RIG_WAIT_SQL || k == RIG_WAIT_EXEC;
+    int is_polled =
+        k == RIG_WAIT_TCP || k == RIG_WAIT_HTTP || k == RIG_WAIT_SQL || k == RIG_WAIT_EXEC;
     if (polled ? is_polled : k == RIG_WAIT_LOG)
       return 1;
   }
@@ -470,8 +471,7 @@ static int eval(eval_ctx *ctx, const rig_wait_spec *node)
         if (woken)
           ls->attempts = 0;
         attempt(ctx, node, ls, now);
-      }
-      else
+      } else
         wake_at(ctx, due);
       if (!ls->ready && !ls->failed)
         wake_at(ctx, ls->next_due);
@@ -508,7 +508,9 @@ static int eval(eval_ctx *ctx, const rig_wait_spec *node)
     break;
   }
   }
-  if (state == 0 && node->timeout_ms) {
+  /* The root's own timeout is the service's deadline (rig_wait_service() set it), which the
+   * loop enforces with its own message. */
+  if (state == 0 && node->timeout_ms && node != ctx->st->spec) {
     int64_t end = ctx->start_ms + node->timeout_ms;
     if (rig__now_ms() >= end) {
       char *what = describe_node(node);
@@ -605,7 +607,7 @@ static int fail_container(svc_state *st, rig_docker *docker, size_t index, const
     }
     rig_error_clear();
   }
-  const char *what = snap->container.oom ? "was OOM-killed"
+  const char *what = snap->container.oom         ? "was OOM-killed"
                      : snap->container.restarted ? "restarted"
                                                  : "exited";
   char *code_text = exit_code >= 0 && (exited || snap->container.restarted)
@@ -631,10 +633,9 @@ static int fail_not_ready(svc_state *st, rig_docker *docker, const eval_ctx *ctx
   char *leaf_text = leaf ? describe_node(leaf) : NULL;
   char *tail = log_tail(docker, c);
   rig_error_clear();
-  int rc = rig_error_set(code, "service %s is not ready (%s): %s%s%s%s%s%s", st->service,
-                         strategy, reason, detail ? "; last answer of " : "",
-                         leaf_text ? leaf_text : "", detail ? ": " : "", detail ? detail : "",
-                         tail);
+  int rc = rig_error_set(code, "service %s is not ready (%s): %s%s%s%s%s%s", st->service, strategy,
+                         reason, detail ? "; last answer of " : "", leaf_text ? leaf_text : "",
+                         detail ? ": " : "", detail ? detail : "", tail);
   rig_error_add_detail("service", "%s", st->service);
   rig_error_add_detail("container", "%s", c->name);
   if (code == RIG_ETIMEOUT)
@@ -752,11 +753,11 @@ static int wait_container(svc_state *st, rig_docker *docker, size_t index, int64
     }
     if (rig__now_ms() >= deadline_ms) {
       int64_t waited = rig__now_ms() - ctx.start_ms;
-      char *reason = deadline_is_service_timeout
-                         ? rig__sprintf("not ready within its timeout (waited %.1fs)",
-                                        (double)waited / 1000.0)
-                         : rig__sprintf("not ready before the deadline (waited %.1fs)",
-                                        (double)waited / 1000.0);
+      char *reason =
+          deadline_is_service_timeout
+              ? rig__sprintf("not ready within its timeout (waited %.1fs)", (double)waited / 1000.0)
+              : rig__sprintf("not ready before the deadline (waited %.1fs)",
+                             (double)waited / 1000.0);
       rc = fail_not_ready(st, docker, &ctx, RIG_ETIMEOUT, strategy, reason);
       free(reason);
       break;
@@ -836,8 +837,10 @@ int rig_wait_service(rig_wait *wait, rig_stack *stack, const char *service, int6
     return rig_error_set(RIG_EINVAL, "rig_wait_service: wait, stack and service are required");
   const rig_compose_project *project = rig_stack_project(stack);
   if (!project)
-    return rig_error_set(RIG_EINVAL, "service %s: waiting needs the stack's compose project "
-                         "(a stack opened by name has none)", service);
+    return rig_error_set(RIG_EINVAL,
+                         "service %s: waiting needs the stack's compose project "
+                         "(a stack opened by name has none)",
+                         service);
   const rig_compose_service *svc = rig_compose_find_service(project, service);
   if (!svc)
     return rig_error_set(RIG_ENOTFOUND, "project %s has no service %s", project->name, service);

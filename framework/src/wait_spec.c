@@ -28,8 +28,8 @@ static int spec_error(const rig_compose_value *at, const char *service, const ch
   va_end(ap);
   int rc;
   if (at && at->file)
-    rc = rig_error_set(RIG_EPARSE, "%s:%d:%d: service %s: %s: %s", at->file, at->line,
-                       at->column, service, key, what);
+    rc = rig_error_set(RIG_EPARSE, "%s:%d:%d: service %s: %s: %s", at->file, at->line, at->column,
+                       service, key, what);
   else
     rc = rig_error_set(RIG_EPARSE, "service %s: %s: %s", service, key, what);
   rig_error_add_detail("service", "%s", service);
@@ -229,8 +229,8 @@ static const char *scalar_text(const rig_compose_value *v)
   return v->string;
 }
 
-static int read_string(char **out, const rig_compose_value *v, const char *service,
-                       const char *key, int allow_empty)
+static int read_string(char **out, const rig_compose_value *v, const char *service, const char *key,
+                       int allow_empty)
 {
   const char *text = scalar_text(v);
   if (!text)
@@ -280,15 +280,14 @@ static int compile_regex(regex_t *regex, const char *pattern, const rig_compose_
     char why[256];
     regerror(rc, regex, why, sizeof why);
     regfree(regex);
-    return spec_error(at, service, key, "not a valid regular expression (POSIX extended): %s",
-                      why);
+    return spec_error(at, service, key, "not a valid regular expression (POSIX extended): %s", why);
   }
   return RIG_OK;
 }
 
 /* 200, "204", "2xx", "200-299" */
-static int read_status_item(rig__status_range *out, const rig_compose_value *v,
-                            const char *service, const char *key)
+static int read_status_item(rig__status_range *out, const rig_compose_value *v, const char *service,
+                            const char *key)
 {
   int64_t n = 0;
   if (v->type == RIG_COMPOSE_VALUE_INT) {
@@ -421,9 +420,8 @@ static int parse_sql_options(rig_wait_spec *node, const rig_compose_value *v, co
 static int parse_http(rig_wait_spec *node, const rig_compose_value *v, const char *service,
                       const char *key)
 {
-  static const char *const allowed[] = {"port",   "path",         "method",       "status",
-                                        "body",   "header",       "request_body", "content_type",
-                                        NULL};
+  static const char *const allowed[] = {"port",   "path",         "method",       "status", "body",
+                                        "header", "request_body", "content_type", NULL};
   if (v->type != RIG_COMPOSE_VALUE_MAP)
     return spec_error(v, service, key, "must be a map with at least a port, not %s",
                       type_name(v->type));
@@ -519,7 +517,8 @@ static int parse_tcp(rig_wait_spec *node, const rig_compose_value *v, const char
   const rig_compose_value *port = rig_compose_value_get(v, "port");
   char *sub = rig__sprintf("%s.port", key);
   if (rc == RIG_OK)
-    rc = port ? read_port(&node->port, port, service, sub) : spec_error(v, service, sub, "is required");
+    rc = port ? read_port(&node->port, port, service, sub)
+              : spec_error(v, service, sub, "is required");
   free(sub);
   return rc;
 }
@@ -556,8 +555,8 @@ static int parse_log(rig_wait_spec *node, const rig_compose_value *v, const char
   }
   char *sub = v == pattern ? rig__strdup(key) : rig__sprintf("%s.pattern", key);
   rc = read_string(&node->pattern, pattern, service, sub, 0);
-  if (rc == RIG_OK && (rc = compile_regex(&node->regex, node->pattern, pattern, service, sub)) !=
-                          RIG_OK) {
+  if (rc == RIG_OK &&
+      (rc = compile_regex(&node->regex, node->pattern, pattern, service, sub)) != RIG_OK) {
     free(node->pattern);
     node->pattern = NULL;
   }
@@ -631,9 +630,9 @@ static int parse_composition(rig_wait_spec *node, const rig_compose_value *v, co
   return RIG_OK;
 }
 
-static const char *const strategy_keys[] = {"tcp",  "http", "log",    "health",       "sql",
-                                            "exec", "all",  "any",    "postgres",     "jaeger",
-                                            "prometheus",   "otel-collector", "running", NULL};
+static const char *const strategy_keys[] = {
+    "tcp",      "http",   "log",        "health",         "sql",     "exec", "all", "any",
+    "postgres", "jaeger", "prometheus", "otel-collector", "running", NULL};
 
 /* One strategy: a name, or a map of one strategy key (and timeout). */
 static int parse_node(rig_wait_spec **out, const rig_compose_value *v, const char *service,
@@ -688,8 +687,9 @@ static int parse_node(rig_wait_spec **out, const rig_compose_value *v, const cha
     options = &v->items[i];
   }
   if (!strategy)
-    return spec_error(v, service, key, "names no strategy (tcp, http, log, health, sql, exec, "
-                                       "all, any or a built-in)");
+    return spec_error(v, service, key,
+                      "names no strategy (tcp, http, log, health, sql, exec, "
+                      "all, any or a built-in)");
   char *sub = rig__sprintf("%s.%s", key, strategy);
   if (strcmp(strategy, "http") == 0) {
     node = node_new(RIG_WAIT_HTTP);
@@ -893,10 +893,9 @@ static void describe(rig_buf *buf, const rig_wait_spec *node, int expand)
       if (node->body_pattern)
         rig__buf_printf(buf, " body /%s/", node->body_pattern);
       if (node->header_name)
-        rig__buf_printf(buf, " header %s%s%s%s", node->header_name,
-                        node->header_pattern ? " /" : "",
-                        node->header_pattern ? node->header_pattern : "",
-                        node->header_pattern ? "/" : "");
+        rig__buf_printf(
+            buf, " header %s%s%s%s", node->header_name, node->header_pattern ? " /" : "",
+            node->header_pattern ? node->header_pattern : "", node->header_pattern ? "/" : "");
       rig__buf_putc(buf, ')');
       break;
     case RIG_WAIT_LOG:

@@ -141,8 +141,9 @@ START_TEST(second_file_fails)
   const rig_error *err = rig_error_last();
   char *db = strrchr(db_dsn, '/') + 1;
   char *expected = NULL;
-  ck_assert_int_ge(asprintf(&expected, "%s: migration 002_orders.sql:14:8: SQLSTATE 42P01 "
-                                       "relation \"order\" does not exist",
+  ck_assert_int_ge(asprintf(&expected,
+                            "%s: migration 002_orders.sql:14:8: SQLSTATE 42P01 "
+                            "relation \"order\" does not exist",
                             db),
                    0);
   ck_assert_str_eq(err->text, expected);
@@ -156,7 +157,8 @@ START_TEST(second_file_fails)
   assert_value(db_dsn, "SELECT to_regclass('orders') IS NULL", "t");
   assert_value(db_dsn, "SELECT to_regclass('order_lines') IS NULL", "t");
   assert_value(db_dsn, "SELECT to_regclass('never_created') IS NULL", "t");
-  assert_value(db_dsn, "SELECT string_agg(name, ',' ORDER BY version) FROM stackrig_schema_migrations",
+  assert_value(db_dsn,
+               "SELECT string_agg(name, ',' ORDER BY version) FROM stackrig_schema_migrations",
                "001_customers.sql");
   ck_assert_int_eq(rig_pg_migrate_status(&list, db_dsn, dir), RIG_OK);
   ck_assert_uint_eq(list->count, 3);
@@ -180,8 +182,8 @@ START_TEST(command_line)
                 "%s", err);
   free(out);
   free(err);
-  status = rig_test_stackrig(&out, &err, "migrate", "--dsn", db_dsn, "--dir", dir, "--status",
-                             NULL);
+  status =
+      rig_test_stackrig(&out, &err, "migrate", "--dsn", db_dsn, "--dir", dir, "--status", NULL);
   ck_assert_int_eq(status, 0);
   ck_assert_msg(strstr(out, "applied") && strstr(out, "001_customers.sql"), "%s", out);
   ck_assert_msg(strstr(out, "pending") && strstr(out, "003_later.sql"), "%s", out);
@@ -270,8 +272,8 @@ START_TEST(drift_is_detected)
   rig_test_write_file(path, "INSERT INTO runs (migration) VALUES (22);\n");
   ck_assert_int_eq(rig_pg_migrate(NULL, db_dsn, dir, NULL), RIG_EDRIFT);
   const rig_error *err = rig_error_last();
-  ck_assert_msg(strstr(err->text, "migration 002_more_runs.sql (version 2) was applied at "),
-                "%s", err->text);
+  ck_assert_msg(strstr(err->text, "migration 002_more_runs.sql (version 2) was applied at "), "%s",
+                err->text);
   ck_assert_ptr_nonnull(strstr(err->text, "has changed since"));
   ck_assert_str_eq(rig_error_detail_get(err, "file"), "002_more_runs.sql");
   ck_assert_ptr_nonnull(rig_error_detail_get(err, "hint"));
@@ -280,9 +282,9 @@ START_TEST(drift_is_detected)
   ck_assert_int_eq(list->items[1].state, RIG_PG_MIGRATION_CHANGED);
   rig_pg_migrations_free(list);
   char *out = NULL, *errtext = NULL;
-  ck_assert_int_eq(rig_test_stackrig(&out, &errtext, "migrate", "--dsn", db_dsn, "--dir", dir,
-                                     "--status", NULL),
-                   1);
+  ck_assert_int_eq(
+      rig_test_stackrig(&out, &errtext, "migrate", "--dsn", db_dsn, "--dir", dir, "--status", NULL),
+      1);
   ck_assert_msg(strstr(out, "changed") && strstr(out, "drift"), "%s", out);
   free(out);
   free(errtext);
@@ -310,8 +312,8 @@ START_TEST(no_transaction_files)
                "SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes WHERE "
                "tablename = 'events'",
                "events_kind_idx,events_payload_idx,events_pkey");
-  assert_value(db_dsn, "SELECT bool_and(indisvalid) FROM pg_index WHERE indrelid = 'events'::regclass",
-               "t");
+  assert_value(
+      db_dsn, "SELECT bool_and(indisvalid) FROM pg_index WHERE indrelid = 'events'::regclass", "t");
   free(dir);
   /* the same file inside a transaction fails: the marker is what makes it work */
   char *copy = copy_set("fixtures/migrations-tests/no-transaction");
@@ -359,8 +361,9 @@ START_TEST(wait_for_schema)
   assert_value(db_dsn, "SELECT to_regclass('late') IS NOT NULL", "t");
   ck_assert_msg(rig_pg_wait_schema(db_dsn, "public.late", "note", 30000) == RIG_OK, "%s",
                 rig_error_last()->text);
-  assert_value(db_dsn, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'late' "
-                       "AND column_name = 'note'",
+  assert_value(db_dsn,
+               "SELECT count(*) FROM information_schema.columns WHERE table_name = 'late' "
+               "AND column_name = 'note'",
                "1");
   ck_assert_int_eq(rig_pg_wait_schema(db_dsn, "late", "missing_column", 300), RIG_ETIMEOUT);
   ck_assert_ptr_nonnull(strstr(rig_error_last()->text, "late.missing_column does not exist"));
@@ -404,8 +407,7 @@ END_TEST
 
 START_TEST(fresh_db_isolated_second)
 {
-  assert_value(fresh_dsn, "SELECT string_agg(name, ',' ORDER BY id) FROM items",
-               "origin,near,far");
+  assert_value(fresh_dsn, "SELECT string_agg(name, ',' ORDER BY id) FROM items", "origin,near,far");
   PGconn *conn = connect_db(fresh_dsn);
   PGresult *res = PQexec(conn, "INSERT INTO items (id, name) VALUES (100, 'other')");
   ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "%s", PQerrorMessage(conn));
@@ -427,8 +429,9 @@ START_TEST(fresh_dbs_side_by_side)
   assert_value(b, "SELECT count(*) FROM items", "3");
   /* the template itself is untouched and closed to sessions */
   char *sql = NULL;
-  ck_assert_int_ge(asprintf(&sql, "SELECT datistemplate::text || ' ' || datallowconn::text FROM "
-                                  "pg_database WHERE datname = '%s'",
+  ck_assert_int_ge(asprintf(&sql,
+                            "SELECT datistemplate::text || ' ' || datallowconn::text FROM "
+                            "pg_database WHERE datname = '%s'",
                             template_name),
                    0);
   assert_value(server_dsn, sql, "true false");
@@ -487,8 +490,9 @@ START_TEST(template_of_a_failing_set)
   ck_assert_msg(strstr(rig_error_last()->text, "002_orders.sql:14:8"), "%s",
                 rig_error_last()->text);
   /* the half-made template was dropped */
-  assert_value(server_dsn, "SELECT count(*) FROM pg_database WHERE datname LIKE 'stackrig_tpl_%' "
-                           "AND NOT datistemplate",
+  assert_value(server_dsn,
+               "SELECT count(*) FROM pg_database WHERE datname LIKE 'stackrig_tpl_%' "
+               "AND NOT datistemplate",
                "0");
   free(dir);
 }

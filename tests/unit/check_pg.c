@@ -105,36 +105,50 @@ static const split_case split_cases[] = {
     {"semicolon in a string", "SELECT 'a;b'; SELECT 2;", {"SELECT 'a;b';", " SELECT 2;", NULL}},
     {"doubled quote", "SELECT 'it''s;'; SELECT 2;", {"SELECT 'it''s;';", " SELECT 2;", NULL}},
     {"E string escapes", "SELECT E'\\';'; SELECT 2;", {"SELECT E'\\';';", " SELECT 2;", NULL}},
-    {"backslash in a plain string", "SELECT 'C:\\'; SELECT 2;",
+    {"backslash in a plain string",
+     "SELECT 'C:\\'; SELECT 2;",
      {"SELECT 'C:\\';", " SELECT 2;", NULL}},
     {"identifier ending in e", "SELECT note'x;'", {"SELECT note'x;'", NULL}},
-    {"quoted identifier", "SELECT 1 AS \"a;b\"; SELECT 2;",
+    {"quoted identifier",
+     "SELECT 1 AS \"a;b\"; SELECT 2;",
      {"SELECT 1 AS \"a;b\";", " SELECT 2;", NULL}},
-    {"line comment", "SELECT 1 -- ; not here\n; SELECT 2;",
+    {"line comment",
+     "SELECT 1 -- ; not here\n; SELECT 2;",
      {"SELECT 1 -- ; not here\n;", " SELECT 2;", NULL}},
-    {"nested block comment", "SELECT /* a /* ; */ ; */ 1; SELECT 2;",
+    {"nested block comment",
+     "SELECT /* a /* ; */ ; */ 1; SELECT 2;",
      {"SELECT /* a /* ; */ ; */ 1;", " SELECT 2;", NULL}},
-    {"dollar quotes", "CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql; SELECT 2;",
+    {"dollar quotes",
+     "CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql; SELECT 2;",
      {"CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql;", " SELECT 2;", NULL}},
-    {"tagged dollar quotes", "DO $body$ BEGIN PERFORM 1; RAISE NOTICE '$$;'; END $body$; SELECT 2;",
+    {"tagged dollar quotes",
+     "DO $body$ BEGIN PERFORM 1; RAISE NOTICE '$$;'; END $body$; SELECT 2;",
      {"DO $body$ BEGIN PERFORM 1; RAISE NOTICE '$$;'; END $body$;", " SELECT 2;", NULL}},
-    {"parameter is not a quote", "PREPARE p AS SELECT $1; SELECT 2;",
+    {"parameter is not a quote",
+     "PREPARE p AS SELECT $1; SELECT 2;",
      {"PREPARE p AS SELECT $1;", " SELECT 2;", NULL}},
-    {"dollar inside an identifier", "SELECT a$b$c FROM t; SELECT 2;",
+    {"dollar inside an identifier",
+     "SELECT a$b$c FROM t; SELECT 2;",
      {"SELECT a$b$c FROM t;", " SELECT 2;", NULL}},
     {"BEGIN ATOMIC body",
-     "CREATE FUNCTION g() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END;\nSELECT 3;",
+     "CREATE FUNCTION g() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END;\nSELECT "
+     "3;",
      {"CREATE FUNCTION g() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END;",
       "\nSELECT 3;", NULL}},
     {"CREATE OR REPLACE PROCEDURE with CASE",
-     "create or replace procedure p() begin atomic select case when true then 1 end; end; select 4;",
+     "create or replace procedure p() begin atomic select case when true then 1 end; end; select "
+     "4;",
      {"create or replace procedure p() begin atomic select case when true then 1 end; end;",
       " select 4;", NULL}},
-    {"CASE outside routines", "SELECT CASE WHEN true THEN 1 END; SELECT 2;",
+    {"CASE outside routines",
+     "SELECT CASE WHEN true THEN 1 END; SELECT 2;",
      {"SELECT CASE WHEN true THEN 1 END;", " SELECT 2;", NULL}},
-    {"BEGIN as a transaction", "BEGIN; SELECT 1; COMMIT;", {"BEGIN;", " SELECT 1;", " COMMIT;", NULL}},
+    {"BEGIN as a transaction",
+     "BEGIN; SELECT 1; COMMIT;",
+     {"BEGIN;", " SELECT 1;", " COMMIT;", NULL}},
     {"unterminated string", "SELECT 'oops; SELECT 2;", {"SELECT 'oops; SELECT 2;", NULL}},
-    {"multi-byte text", "INSERT INTO t VALUES ('Zoë;東京'); SELECT '☕';",
+    {"multi-byte text",
+     "INSERT INTO t VALUES ('Zoë;東京'); SELECT '☕';",
      {"INSERT INTO t VALUES ('Zoë;東京');", " SELECT '☕';", NULL}},
 };
 
@@ -167,7 +181,8 @@ START_TEST(split_fixture_file)
   size_t n = rig__pg_split(&stmts, text, len);
   ck_assert_uint_eq(n, 4); /* CREATE, INSERT, the failing SELECT, CREATE */
   int line = 0, column = 0;
-  rig__pg_offset_line_col(&line, &column, text, len, rig__pg_statement_body(text, stmts[2].start, len));
+  rig__pg_offset_line_col(&line, &column, text, len,
+                          rig__pg_statement_body(text, stmts[2].start, len));
   ck_assert_int_eq(line, 13); /* the SELECT itself, after its comment */
   ck_assert_int_eq(column, 1);
   free(stmts);
@@ -210,8 +225,8 @@ START_TEST(position_table)
   int line = 0, column = 0;
   rig__pg_position(&line, &column, c->text, strlen(c->text), stmts[c->statement].start,
                    c->position);
-  ck_assert_msg(line == c->line && column == c->column, "%s: %d:%d, expected %d:%d", c->title,
-                line, column, c->line, c->column);
+  ck_assert_msg(line == c->line && column == c->column, "%s: %d:%d, expected %d:%d", c->title, line,
+                column, c->line, c->column);
   free(stmts);
 }
 END_TEST
@@ -253,7 +268,8 @@ static rig_pg_migrations *scan_fixture(const char *set, int expect)
   char *dir = rig_test_path(set);
   rig_pg_migrations *list = NULL;
   int rc = rig_pg_migrations_scan(&list, dir);
-  ck_assert_msg(rc == expect, "%s: %d (%s)", set, rc, rig_error_last() ? rig_error_last()->text : "");
+  ck_assert_msg(rc == expect, "%s: %d (%s)", set, rc,
+                rig_error_last() ? rig_error_last()->text : "");
   free(dir);
   return list;
 }
@@ -330,8 +346,8 @@ END_TEST
 START_TEST(scan_order_and_ignored)
 {
   char *dir = rig_test_tempdir();
-  const char *files[] = {"10_ten.sql", "9_nine.sql", "0002_two.sql", "100_hundred.sql",
-                         "README.md", ".hidden.sql", "notes.sql.txt", NULL};
+  const char *files[] = {"10_ten.sql", "9_nine.sql",  "0002_two.sql",  "100_hundred.sql",
+                         "README.md",  ".hidden.sql", "notes.sql.txt", NULL};
   for (size_t i = 0; files[i]; i++) {
     char *path = rig__sprintf("%s/%s", dir, files[i]);
     rig_test_write_file(path, "SELECT 1;\n");
@@ -396,8 +412,8 @@ START_TEST(dsn_rewrite)
     ck_assert_int_eq(rig_pg_dsn_with_database(&out, cases[i].dsn, cases[i].database), RIG_OK);
     if (strstr(cases[i].dsn, "://")) {
       /* a URI stays a URI, changed in its path only */
-      ck_assert_msg(strcmp(out, cases[i].expected) == 0, "%s: got %s, expected %s",
-                    cases[i].dsn, out, cases[i].expected);
+      ck_assert_msg(strcmp(out, cases[i].expected) == 0, "%s: got %s, expected %s", cases[i].dsn,
+                    out, cases[i].expected);
     }
     /* libpq reads the same settings from the result as from the expected text (key=value
      * strings come back in libpq's own order of keywords) */

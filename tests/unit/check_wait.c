@@ -34,10 +34,10 @@ static rig_compose_project *load_service(const char *dir, const char *image, con
 {
   char *path = rig__sprintf("%s/compose.yaml", dir);
   /* x-stackrig comes on line 4 (when env is NULL), as the error cases expect */
-  char *text = xstackrig ? rig__sprintf("services:\n  web:\n    image: %s\n%s    x-stackrig: %s\n",
-                                        image, env ? env : "", xstackrig)
-                         : rig__sprintf("services:\n  web:\n    image: %s\n%s", image,
-                                        env ? env : "");
+  char *text = xstackrig
+                   ? rig__sprintf("services:\n  web:\n    image: %s\n%s    x-stackrig: %s\n", image,
+                                  env ? env : "", xstackrig)
+                   : rig__sprintf("services:\n  web:\n    image: %s\n%s", image, env ? env : "");
   rig_test_write_file(path, text);
   const char *files[] = {path, NULL};
   rig_compose_options opts = RIG_COMPOSE_OPTIONS_INIT;
@@ -82,8 +82,8 @@ static const spec_case valid_cases[] = {
      "http(GET :80/ status 200-299 header X-Ready)", NULL},
     {"{ ready: { tcp: { port: 5432 } } }", "tcp(:5432)", NULL},
     {"{ ready: { tcp: 9000 } }", "tcp(:9000)", NULL},
-    {"{ ready: { log: { pattern: \"ready to accept\", count: 2 } } }",
-     "log(/ready to accept/ x2)", NULL},
+    {"{ ready: { log: { pattern: \"ready to accept\", count: 2 } } }", "log(/ready to accept/ x2)",
+     NULL},
     {"{ ready: { log: started } }", "log(/started/)", NULL},
     {"{ ready: { sql: { port: 5433, user: app, password: pw, database: appdb, query: \"SELECT "
      "count(*) FROM t\" } } }",
@@ -224,8 +224,7 @@ START_TEST(spec_invalid)
   ck_assert_msg(strstr(err->text, c->error) != NULL, "%s:\n  got      %s\n  expected %s",
                 c->xstackrig, err->text, c->error);
   /* every error starts with the place of the value and names the service */
-  ck_assert_msg(strstr(err->text, "compose.yaml:4:") != NULL, "no file:line:col in %s",
-                err->text);
+  ck_assert_msg(strstr(err->text, "compose.yaml:4:") != NULL, "no file:line:col in %s", err->text);
   ck_assert_str_eq(rig_error_detail_get(err, "service"), "web");
   ck_assert_ptr_nonnull(rig_error_detail_get(err, "key"));
   rig_compose_project_free(project);
@@ -312,8 +311,8 @@ END_TEST
 START_TEST(spec_accessors)
 {
   char *dir = rig_test_tempdir();
-  rig_compose_project *project =
-      load_service(dir, "example/web:1", NULL, "{ ready: { any: [ jaeger, health ] }, timeout: 2s }");
+  rig_compose_project *project = load_service(
+      dir, "example/web:1", NULL, "{ ready: { any: [ jaeger, health ] }, timeout: 2s }");
   rig_wait_spec *spec = NULL;
   ck_assert_int_eq(rig_wait_spec_for_service(&spec, &project->services[0]), RIG_OK);
   ck_assert_int_eq(rig_wait_spec_kind(spec), RIG_WAIT_ANY);
@@ -553,10 +552,10 @@ END_TEST
 /* ---- probes against local servers ---- */
 
 typedef enum server_mode {
-  SERVE_HTTP,        /* answer every request with the configured response */
-  SERVE_CLOSE,       /* accept and close at once, as a proxy with nothing behind it */
-  SERVE_GREETING,    /* send a greeting, keep the connection */
-  SERVE_SILENT       /* accept and keep the connection, say nothing */
+  SERVE_HTTP,     /* answer every request with the configured response */
+  SERVE_CLOSE,    /* accept and close at once, as a proxy with nothing behind it */
+  SERVE_GREETING, /* send a greeting, keep the connection */
+  SERVE_SILENT    /* accept and keep the connection, say nothing */
 } server_mode;
 
 typedef struct server {
@@ -705,12 +704,15 @@ typedef struct http_case {
   const char *xstackrig;
   const char *response;
   int ready;
-  const char *detail; /* expected substring when not ready */
+  const char *detail;  /* expected substring when not ready */
   const char *request; /* expected substring of the request */
 } http_case;
 
-#define OK_HEALTH "HTTP/1.1 200 OK\r\nContent-Length: 15\r\nX-Ready: yes\r\nConnection: close\r\n\r\n{\"healthy\":true}"
-#define UNAVAILABLE "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 8\r\nConnection: close\r\n\r\nstarting"
+#define OK_HEALTH                                                                                  \
+  "HTTP/1.1 200 OK\r\nContent-Length: 15\r\nX-Ready: yes\r\nConnection: "                          \
+  "close\r\n\r\n{\"healthy\":true}"
+#define UNAVAILABLE                                                                                \
+  "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 8\r\nConnection: close\r\n\r\nstarting"
 
 static const http_case http_cases[] = {
     {"{ ready: { http: { port: 1, path: /status } } }", OK_HEALTH, 1, NULL, "GET /status HTTP/1.1"},
@@ -724,8 +726,8 @@ static const http_case http_cases[] = {
     {"{ ready: { http: { port: 1, header: \"x-ready: ^yes$$\" } } }", OK_HEALTH, 1, NULL, NULL},
     {"{ ready: { http: { port: 1, header: \"X-Ready: ^no$$\" } } }", OK_HEALTH, 0,
      "with X-Ready: yes, which does not match /^no$/", NULL},
-    {"{ ready: { http: { port: 1, header: X-Missing } } }", OK_HEALTH, 0, "without a X-Missing header",
-     NULL},
+    {"{ ready: { http: { port: 1, header: X-Missing } } }", OK_HEALTH, 0,
+     "without a X-Missing header", NULL},
     {"{ ready: otel-collector }", OK_HEALTH, 1, NULL, "GET / HTTP/1.1"},
     {"{ ready: { http: { port: 1, method: POST, path: /v1/traces, request_body: '{}', "
      "content_type: application/json } } }",

@@ -32,15 +32,15 @@ typedef enum rig_pg_migration_state {
 
 /** One migration, as the folder and the database know it. */
 typedef struct rig_pg_migration {
-  int64_t version;          /**< NNN of NNN_name.sql */
-  const char *name;         /**< the file name, "002_orders.sql" */
-  const char *path;         /**< the file's path, or NULL when MISSING */
-  const char *checksum;     /**< sha256 (hex) of the file, or of what was applied when MISSING */
-  int no_transaction;       /**< the file starts with `-- stackrig:no-transaction` */
+  int64_t version;      /**< NNN of NNN_name.sql */
+  const char *name;     /**< the file name, "002_orders.sql" */
+  const char *path;     /**< the file's path, or NULL when MISSING */
+  const char *checksum; /**< sha256 (hex) of the file, or of what was applied when MISSING */
+  int no_transaction;   /**< the file starts with `-- stackrig:no-transaction` */
   rig_pg_migration_state state;
-  const char *applied_at;   /**< when it was applied (the server's text), or NULL */
-  int64_t duration_ms;      /**< how long it took to apply, or -1 */
-  int applied_now;          /**< applied by this call of rig_pg_migrate() */
+  const char *applied_at; /**< when it was applied (the server's text), or NULL */
+  int64_t duration_ms;    /**< how long it took to apply, or -1 */
+  int applied_now;        /**< applied by this call of rig_pg_migrate() */
 } rig_pg_migration;
 
 typedef struct rig_pg_migrations {
@@ -70,7 +70,10 @@ typedef struct rig_pg_migrate_options {
 } rig_pg_migrate_options;
 
 #define RIG_PG_MIGRATE_OPTIONS_VERSION 1
-#define RIG_PG_MIGRATE_OPTIONS_INIT {RIG_PG_MIGRATE_OPTIONS_VERSION, 0, NULL, NULL}
+#define RIG_PG_MIGRATE_OPTIONS_INIT                                                                \
+  {                                                                                                \
+    RIG_PG_MIGRATE_OPTIONS_VERSION, 0, NULL, NULL                                                  \
+  }
 
 /**
  * Applies the pending migrations of dir to the database of dsn, in order. Running it again

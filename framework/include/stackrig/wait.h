@@ -122,7 +122,10 @@ typedef struct rig_wait_options {
 } rig_wait_options;
 
 #define RIG_WAIT_OPTIONS_VERSION 1
-#define RIG_WAIT_OPTIONS_INIT {RIG_WAIT_OPTIONS_VERSION, 0}
+#define RIG_WAIT_OPTIONS_INIT                                                                      \
+  {                                                                                                \
+    RIG_WAIT_OPTIONS_VERSION, 0                                                                    \
+  }
 
 /** @param[out] out free with rig_wait_free() once the stacks using it are up or freed */
 RIG_EXTERN int rig_wait_new(rig_wait **out, const rig_wait_options *opts);
