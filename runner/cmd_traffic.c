@@ -247,7 +247,8 @@ static int parse_args(cli *c, int argc, char **argv)
   if (c->opts.body_file && c->opts.request.body)
     return usage("give either --body or --data, not both");
   if ((c->jwt.subject || c->jwt.issuer || c->jwt.audience || c->jwt.extra_json ||
-       c->jwt.expires_in_s) && !c->jwt_secret_env)
+       c->jwt.expires_in_s) &&
+      !c->jwt_secret_env)
     return usage("--jwt-* options need --jwt-secret-env VAR (the variable holding the HS256 "
                  "secret)");
   c->opts.request.headers = c->header_count ? c->headers : NULL;
@@ -309,15 +310,17 @@ static void print_latency(const char *label, const rig_traffic_latency *lat)
   format_ns(v[5], sizeof v[5], (double)lat->p99_ns);
   format_ns(v[6], sizeof v[6], (double)lat->p999_ns);
   format_ns(v[7], sizeof v[7], (double)lat->max_ns);
-  printf("  %-12s min %s  mean %s  p50 %s  p90 %s  p95 %s  p99 %s  p99.9 %s  max %s\n", label,
-         v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]);
+  printf("  %-12s min %s  mean %s  p50 %s  p90 %s  p95 %s  p99 %s  p99.9 %s  max %s\n", label, v[0],
+         v[1], v[2], v[3], v[4], v[5], v[6], v[7]);
 }
 
 static void print_text(const rig_traffic_result *result, const cli *c)
 {
   const rig_traffic_summary *sum = rig_traffic_result_summary(result);
-  printf("%s %s: ", c->opts.request.method ? c->opts.request.method
-                    : (c->opts.body_file || c->opts.request.body) ? "POST" : "GET",
+  printf("%s %s: ",
+         c->opts.request.method                        ? c->opts.request.method
+         : (c->opts.body_file || c->opts.request.body) ? "POST"
+                                                       : "GET",
          c->opts.request.url);
   if (sum->open_model)
     printf("open model, %.1f/s target, at most %d in flight%s\n", sum->target_rate,
@@ -332,7 +335,8 @@ static void print_text(const rig_traffic_result *result, const cli *c)
            (unsigned long long)sum->not_sent);
   if (sum->http2_fallbacks)
     printf("  http/1.1     %llu answers came over HTTP/1.1 (a new connection without prior "
-           "knowledge; see docs/traffic.md)\n", (unsigned long long)sum->http2_fallbacks);
+           "knowledge; see docs/traffic.md)\n",
+           (unsigned long long)sum->http2_fallbacks);
   int statuses[64];
   size_t count = rig_traffic_result_statuses(statuses, 64, result);
   if (count) {
@@ -390,8 +394,8 @@ static int write_traces(const rig_traffic_result *result, const char *path)
     char trace_id[RIG_TRACE_ID_HEX_LEN + 1], span_id[RIG_SPAN_ID_HEX_LEN + 1];
     rig_trace_id_to_hex(trace_id, t->trace_id);
     rig_span_id_to_hex(span_id, t->span_id);
-    fprintf(f, "%s %s %llu %d %.3f %s\n", trace_id, span_id, (unsigned long long)t->seq,
-            t->status, (double)t->latency_ns / 1e6, rig_traffic_error_kind_name(t->error));
+    fprintf(f, "%s %s %llu %d %.3f %s\n", trace_id, span_id, (unsigned long long)t->seq, t->status,
+            (double)t->latency_ns / 1e6, rig_traffic_error_kind_name(t->error));
   }
   if (fclose(f) != 0) {
     fprintf(stderr, "stackrig traffic: --trace-file %s: %s\n", path, strerror(errno));

@@ -15,7 +15,8 @@
 #define RIG_HIST_LINEAR_BITS 8 /* 256 exact buckets, then 128 per power of two */
 #define RIG_HIST_MAX_BITS 44   /* values >= 2^44 go to the last bucket */
 #define RIG_HIST_HALF (1 << (RIG_HIST_LINEAR_BITS - 1))
-#define RIG_HIST_BUCKETS ((RIG_HIST_MAX_BITS - RIG_HIST_LINEAR_BITS + 1) * RIG_HIST_HALF + RIG_HIST_HALF)
+#define RIG_HIST_BUCKETS                                                                           \
+  ((RIG_HIST_MAX_BITS - RIG_HIST_LINEAR_BITS + 1) * RIG_HIST_HALF + RIG_HIST_HALF)
 
 typedef struct rig__hist {
   uint64_t count;

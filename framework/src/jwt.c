@@ -19,8 +19,7 @@
 #endif
 #define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
-static const char alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 char *rig__base64url_encode(const void *data, size_t len)
 {
@@ -118,9 +117,9 @@ static int add_extra_claims(json_object *payload, const char *extra_json)
   json_tokener_free(tok);
   if (jerr != json_tokener_success || !extra) {
     json_object_put(extra);
-    return rig_error_set(RIG_EINVAL, "JWT extra claims: not valid JSON at offset %zu: %s",
-                         offset, jerr == json_tokener_success ? "incomplete"
-                                                              : json_tokener_error_desc(jerr));
+    return rig_error_set(RIG_EINVAL, "JWT extra claims: not valid JSON at offset %zu: %s", offset,
+                         jerr == json_tokener_success ? "incomplete"
+                                                      : json_tokener_error_desc(jerr));
   }
   if (!json_object_is_type(extra, json_type_object)) {
     json_object_put(extra);
@@ -135,8 +134,7 @@ static int add_extra_claims(json_object *payload, const char *extra_json)
   return RIG_OK;
 }
 
-int rig_jwt_sign_hs256(char **out, const rig_jwt_claims *claims, const void *key,
-                       size_t key_len)
+int rig_jwt_sign_hs256(char **out, const rig_jwt_claims *claims, const void *key, size_t key_len)
 {
   if (!out)
     return rig_error_set(RIG_EINVAL, "JWT: no output pointer");
@@ -187,8 +185,7 @@ static int constant_time_equal(const uint8_t *a, const uint8_t *b, size_t len)
   return diff == 0;
 }
 
-int rig_jwt_verify_hs256(char **out_claims, const char *token, const void *key,
-                         size_t key_len)
+int rig_jwt_verify_hs256(char **out_claims, const char *token, const void *key, size_t key_len)
 {
   if (!token)
     return rig_error_set(RIG_EINVAL, "JWT: no token");
@@ -202,8 +199,7 @@ int rig_jwt_verify_hs256(char **out_claims, const char *token, const void *key,
   json_object *header_json = NULL;
   int rc = RIG_OK;
   if (rig__base64url_decode(&header, &header_len, token, (size_t)(dot1 - token)) != 0 ||
-      rig__base64url_decode(&payload, &payload_len, dot1 + 1, (size_t)(dot2 - dot1 - 1)) !=
-          0 ||
+      rig__base64url_decode(&payload, &payload_len, dot1 + 1, (size_t)(dot2 - dot1 - 1)) != 0 ||
       rig__base64url_decode(&signature, &signature_len, dot2 + 1, strlen(dot2 + 1)) != 0) {
     rc = rig_error_set(RIG_EPARSE, "JWT: a part is not base64url");
     goto cleanup;

@@ -69,11 +69,11 @@ typedef struct run {
   int idle_count;
   int64_t curl_deadline_ns; /* -1: curl wants no timeout */
   uint64_t timer_calls;
-  int64_t begin_ns;         /* the run (and the open model's schedule) starts */
-  int64_t measure_ns;       /* warm-up ends */
-  int64_t end_ns;           /* no request intended at or after this is sent */
-  int64_t last_done_ns;     /* the last measured request ended */
-  uint64_t limit;           /* measured requests to send; 0: no limit */
+  int64_t begin_ns;     /* the run (and the open model's schedule) starts */
+  int64_t measure_ns;   /* warm-up ends */
+  int64_t end_ns;       /* no request intended at or after this is sent */
+  int64_t last_done_ns; /* the last measured request ended */
+  uint64_t limit;       /* measured requests to send; 0: no limit */
   uint64_t measured_started;
   uint64_t next_seq;
   uint64_t open_index; /* the next scheduled request of the open model */
@@ -263,8 +263,8 @@ static void apply_callback_request(run *r, slot *s, const rig_traffic_request *r
   rig__traffic_easy_request(s->easy, rig__traffic_method(req->method, has_body),
                             req->url ? req->url : r->spec.url, req->body, len, has_body, 1);
   curl_slist_free_all(s->headers);
-  s->headers = rig__traffic_header_list(req->headers, r->spec.auth_header, has_body,
-                                        r->traceparent, &s->traceparent_value);
+  s->headers = rig__traffic_header_list(req->headers, r->spec.auth_header, has_body, r->traceparent,
+                                        &s->traceparent_value);
   curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, s->headers);
 }
 
@@ -560,10 +560,10 @@ static int parse_thresholds(run *r)
 static void judge_thresholds(run *r)
 {
   rig_traffic_result *result = r->result;
-  result->verdicts = rig__calloc(r->threshold_count ? r->threshold_count : 1,
-                                 sizeof *result->verdicts);
-  result->verdict_exprs = rig__calloc(r->threshold_count ? r->threshold_count : 1,
-                                      sizeof *result->verdict_exprs);
+  result->verdicts =
+      rig__calloc(r->threshold_count ? r->threshold_count : 1, sizeof *result->verdicts);
+  result->verdict_exprs =
+      rig__calloc(r->threshold_count ? r->threshold_count : 1, sizeof *result->verdict_exprs);
   for (size_t i = 0; i < r->threshold_count; i++) {
     result->verdict_exprs[i] = rig__strdup(r->opts->thresholds[i]);
     rig__threshold_judge(&result->verdicts[i], &r->thresholds[i], result);
@@ -591,9 +591,9 @@ static void setup_slot(run *r, slot *s)
   curl_easy_setopt(easy, CURLOPT_USERAGENT, "stackrig/" RIG_VERSION_STRING);
   curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS,
                    (long)(opts->timeout_ms ? opts->timeout_ms : DEFAULT_TIMEOUT_MS));
-  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
-                   (long)(opts->connect_timeout_ms ? opts->connect_timeout_ms
-                                                   : DEFAULT_CONNECT_TIMEOUT_MS));
+  curl_easy_setopt(
+      easy, CURLOPT_CONNECTTIMEOUT_MS,
+      (long)(opts->connect_timeout_ms ? opts->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS));
   if (opts->http2) {
     curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
     curl_easy_setopt(easy, CURLOPT_PIPEWAIT, 1L); /* share one connection as streams */
@@ -602,9 +602,8 @@ static void setup_slot(run *r, slot *s)
   }
   rig__traffic_easy_request(easy, r->spec.method, r->spec.url, r->spec.body, r->spec.body_len,
                             r->spec.has_body, 0);
-  s->headers = rig__traffic_header_list((const char *const *)r->spec.headers,
-                                        r->spec.auth_header, r->spec.has_body, r->traceparent,
-                                        &s->traceparent_value);
+  s->headers = rig__traffic_header_list((const char *const *)r->spec.headers, r->spec.auth_header,
+                                        r->spec.has_body, r->traceparent, &s->traceparent_value);
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, s->headers);
   if (!r->opts->on_request && r->parsed_url)
     curl_easy_setopt(easy, CURLOPT_CURLU, r->parsed_url);
@@ -656,10 +655,10 @@ static int prepare(run *r)
   r->parsed_url = curl_url();
   if (r->parsed_url && curl_url_set(r->parsed_url, CURLUPART_URL, r->spec.url, 0) != CURLUE_OK) {
     curl_url_cleanup(r->parsed_url);
-  free(r->wanted); /* after curl_multi_cleanup: closing connections calls on_close */
-  free(r->registered);
-  free(r->is_dirty);
-  free(r->dirty);
+    free(r->wanted); /* after curl_multi_cleanup: closing connections calls on_close */
+    free(r->registered);
+    free(r->is_dirty);
+    free(r->dirty);
     r->parsed_url = NULL;
   }
   r->slots = rig__calloc((size_t)r->slot_count, sizeof *r->slots);

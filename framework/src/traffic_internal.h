@@ -40,8 +40,8 @@ struct rig_traffic_result {
 rig_traffic_result *rig__traffic_result_new(const char *method, const char *url,
                                             size_t trace_limit);
 /* Counts one measured request. status is 0 when no answer came. */
-void rig__traffic_result_record(rig_traffic_result *result, int status,
-                                rig_traffic_error_kind kind, int64_t latency_ns);
+void rig__traffic_result_record(rig_traffic_result *result, int status, rig_traffic_error_kind kind,
+                                int64_t latency_ns);
 /* Keeps a trace record when there is room; counts it as seen either way. */
 void rig__traffic_result_trace(rig_traffic_result *result, const rig_traffic_trace *trace);
 /* Fills the summary's derived fields (rate, latency) once the run is over. */
@@ -65,14 +65,21 @@ typedef enum rig__metric {
   RIG__METRIC_ERRORS
 } rig__metric;
 
-typedef enum rig__op { RIG__OP_LT, RIG__OP_LE, RIG__OP_GT, RIG__OP_GE, RIG__OP_EQ, RIG__OP_NE } rig__op;
+typedef enum rig__op {
+  RIG__OP_LT,
+  RIG__OP_LE,
+  RIG__OP_GT,
+  RIG__OP_GE,
+  RIG__OP_EQ,
+  RIG__OP_NE
+} rig__op;
 
 typedef struct rig__threshold {
   rig__metric metric;
   double percentile; /* for RIG__METRIC_PERCENTILE */
   int status;        /* latency metrics: only answers with this status; 0: all */
   rig__op op;
-  double limit;      /* ns for latency, a fraction for error_rate, per second, or a count */
+  double limit; /* ns for latency, a fraction for error_rate, per second, or a count */
 } rig__threshold;
 
 /* Parses an expression; RIG_EINVAL with a message quoting it and saying what is wrong. */
@@ -87,7 +94,7 @@ void rig__threshold_judge(rig_traffic_verdict *out, const rig__threshold *thresh
 typedef struct rig__traffic_spec {
   char *method;
   char *url;
-  char **headers; /* NULL-terminated copies */
+  char **headers;    /* NULL-terminated copies */
   char *auth_header; /* "Authorization: Bearer ..." or NULL */
   char *body;
   size_t body_len;

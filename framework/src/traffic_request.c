@@ -74,11 +74,12 @@ int rig__traffic_validate_header(const char *header)
     return rig_error_set(RIG_EINVAL, "malformed header '%s': expected 'Name: value'", header);
   for (const char *p = header; p < colon; p++)
     if (!is_token_char(*p))
-      return rig_error_set(RIG_EINVAL, "malformed header '%s': the name '%.*s' has a character "
-                           "that is not allowed", header, (int)(colon - header), header);
+      return rig_error_set(RIG_EINVAL,
+                           "malformed header '%s': the name '%.*s' has a character "
+                           "that is not allowed",
+                           header, (int)(colon - header), header);
   if (strpbrk(colon, "\r\n"))
-    return rig_error_set(RIG_EINVAL, "malformed header '%s': line breaks are not allowed",
-                         header);
+    return rig_error_set(RIG_EINVAL, "malformed header '%s': line breaks are not allowed", header);
   return RIG_OK;
 }
 
@@ -93,8 +94,10 @@ static int check_numbers(const rig_traffic_options *opts)
     return rig_error_set(RIG_EINVAL, "traffic: connections %d out of range 1..%d",
                          opts->connections, MAX_CONNECTIONS);
   if (!(opts->rate >= 0) || !isfinite(opts->rate) || opts->rate > 1e8)
-    return rig_error_set(RIG_EINVAL, "traffic: rate %g is not a number of requests per second "
-                         "(above 0, at most 1e8; 0 for the closed model)", opts->rate);
+    return rig_error_set(RIG_EINVAL,
+                         "traffic: rate %g is not a number of requests per second "
+                         "(above 0, at most 1e8; 0 for the closed model)",
+                         opts->rate);
   if (opts->duration_ms < 0)
     return rig_error_set(RIG_EINVAL, "traffic: negative duration");
   if (opts->warmup_ms < 0)
@@ -125,8 +128,10 @@ int rig__traffic_spec_init(rig__traffic_spec *out, const rig_traffic_options *op
   if (!opts)
     return rig_error_set(RIG_EINVAL, "traffic: no options");
   if (opts->version != RIG_TRAFFIC_OPTIONS_VERSION)
-    return rig_error_set(RIG_EINVAL, "traffic: options version %u, expected %u (use "
-                         "RIG_TRAFFIC_OPTIONS_INIT)", opts->version, RIG_TRAFFIC_OPTIONS_VERSION);
+    return rig_error_set(RIG_EINVAL,
+                         "traffic: options version %u, expected %u (use "
+                         "RIG_TRAFFIC_OPTIONS_INIT)",
+                         opts->version, RIG_TRAFFIC_OPTIONS_VERSION);
   const rig_traffic_request *req = &opts->request;
   int rc;
   if ((rc = rig__traffic_validate_url(req->url)) != RIG_OK)
@@ -204,8 +209,7 @@ static struct curl_slist *append(struct curl_slist *list, const char *line)
 }
 
 struct curl_slist *rig__traffic_header_list(const char *const *headers, const char *auth_header,
-                                            int has_body, int traceparent,
-                                            char **traceparent_value)
+                                            int has_body, int traceparent, char **traceparent_value)
 {
   struct curl_slist *list = NULL;
   for (size_t i = 0; headers && headers[i]; i++)
@@ -217,7 +221,7 @@ struct curl_slist *rig__traffic_header_list(const char *const *headers, const ch
   if (traceparent) {
     /* placeholder of the right length; the value is rewritten in place before each send */
     list = append(list, TRACEPARENT_NAME "00-00000000000000000000000000000000-"
-                                                   "0000000000000000-00");
+                                         "0000000000000000-00");
     struct curl_slist *last = list;
     while (last && last->next)
       last = last->next;

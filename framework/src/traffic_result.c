@@ -20,7 +20,7 @@
 const char *rig_traffic_error_kind_name(rig_traffic_error_kind kind)
 {
   static const char *const names[RIG_TRAFFIC_ERR_COUNT] = {"none", "connect", "timeout",
-                                                            "io",   "http",    "other"};
+                                                           "io",   "http",    "other"};
   return (unsigned)kind < RIG_TRAFFIC_ERR_COUNT ? names[kind] : "other";
 }
 
@@ -62,8 +62,7 @@ void rig__traffic_format_ns(char *buf, size_t size, double ns)
     snprintf(buf, size, "%.3fs", ns / 1e9);
 }
 
-rig_traffic_result *rig__traffic_result_new(const char *method, const char *url,
-                                            size_t trace_limit)
+rig_traffic_result *rig__traffic_result_new(const char *method, const char *url, size_t trace_limit)
 {
   rig_traffic_result *result = rig__calloc(1, sizeof *result);
   result->method = rig__strdup(method ? method : "GET");
@@ -90,8 +89,8 @@ void rig_traffic_result_free(rig_traffic_result *result)
   free(result);
 }
 
-void rig__traffic_result_record(rig_traffic_result *result, int status,
-                                rig_traffic_error_kind kind, int64_t latency_ns)
+void rig__traffic_result_record(rig_traffic_result *result, int status, rig_traffic_error_kind kind,
+                                int64_t latency_ns)
 {
   rig_traffic_summary *sum = &result->summary;
   sum->requests++;
@@ -287,10 +286,10 @@ static json_object *traces_json(const rig_traffic_result *result)
     json_object_object_add(item, "span_id", json_object_new_string(span_id));
     json_object_object_add(item, "seq", json_object_new_int64((int64_t)t->seq));
     json_object_object_add(item, "status", json_object_new_int(t->status));
-    json_object_object_add(item, "error", t->error == RIG_TRAFFIC_ERR_NONE
-                                              ? NULL
-                                              : json_object_new_string(
-                                                    rig_traffic_error_kind_name(t->error)));
+    json_object_object_add(item, "error",
+                           t->error == RIG_TRAFFIC_ERR_NONE
+                               ? NULL
+                               : json_object_new_string(rig_traffic_error_kind_name(t->error)));
     json_object_object_add(item, "latency_ms", milliseconds((double)t->latency_ns));
     json_object_array_add(items, item);
   }
@@ -328,7 +327,8 @@ int rig_traffic_result_json(char **out, const rig_traffic_result *result, unsign
       continue;
     char key[8];
     snprintf(key, sizeof key, "%d", code);
-    json_object_object_add(status, key, json_object_new_int64((int64_t)result->status_counts[code]));
+    json_object_object_add(status, key,
+                           json_object_new_int64((int64_t)result->status_counts[code]));
   }
   json_object_object_add(root, "status", status);
 
@@ -376,10 +376,10 @@ int rig_traffic_result_json(char **out, const rig_traffic_result *result, unsign
     json_object_object_add(root, "traces", traces);
   }
 
-  int json_flags = JSON_C_TO_STRING_NOSLASHESCAPE |
-                   ((flags & RIG_TRAFFIC_JSON_PRETTY) ? JSON_C_TO_STRING_PRETTY |
-                                                            JSON_C_TO_STRING_SPACED
-                                                      : JSON_C_TO_STRING_PLAIN);
+  int json_flags =
+      JSON_C_TO_STRING_NOSLASHESCAPE |
+      ((flags & RIG_TRAFFIC_JSON_PRETTY) ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED
+                                         : JSON_C_TO_STRING_PLAIN);
   *out = rig__strdup(json_object_to_json_string_ext(root, json_flags));
   json_object_put(root);
   return RIG_OK;

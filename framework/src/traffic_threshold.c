@@ -54,11 +54,16 @@ static int parse_metric(rig__threshold *t, const char **pos, const char *expr)
     rig__metric metric;
     double percentile;
   } names[] = {
-      {"avg", RIG__METRIC_AVG, 0},           {"mean", RIG__METRIC_AVG, 0},
-      {"min", RIG__METRIC_MIN, 0},           {"max", RIG__METRIC_MAX, 0},
-      {"med", RIG__METRIC_PERCENTILE, 50},   {"error_rate", RIG__METRIC_ERROR_RATE, 0},
-      {"http_req_failed", RIG__METRIC_ERROR_RATE, 0}, {"rate", RIG__METRIC_RATE, 0},
-      {"requests", RIG__METRIC_REQUESTS, 0}, {"errors", RIG__METRIC_ERRORS, 0},
+      {"avg", RIG__METRIC_AVG, 0},
+      {"mean", RIG__METRIC_AVG, 0},
+      {"min", RIG__METRIC_MIN, 0},
+      {"max", RIG__METRIC_MAX, 0},
+      {"med", RIG__METRIC_PERCENTILE, 50},
+      {"error_rate", RIG__METRIC_ERROR_RATE, 0},
+      {"http_req_failed", RIG__METRIC_ERROR_RATE, 0},
+      {"rate", RIG__METRIC_RATE, 0},
+      {"requests", RIG__METRIC_REQUESTS, 0},
+      {"errors", RIG__METRIC_ERRORS, 0},
   };
   if (len == 1 && *start == 'p' && *p == '(') {
     const char *number = p + 1;
@@ -139,8 +144,8 @@ static int latency_unit_ns(double *out, const char *unit, size_t len)
   static const struct {
     const char *name;
     double ns;
-  } units[] = {{"ns", 1},   {"us", 1e3},     {"\xc2\xb5s", 1e3}, {"ms", 1e6},
-               {"s", 1e9},  {"m", 60e9},     {"", 1e6}};
+  } units[] = {{"ns", 1},  {"us", 1e3}, {"\xc2\xb5s", 1e3}, {"ms", 1e6},
+               {"s", 1e9}, {"m", 60e9}, {"", 1e6}};
   for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
     if (strlen(units[i].name) == len && strncmp(units[i].name, unit, len) == 0) {
       *out = units[i].ns;
@@ -173,8 +178,10 @@ static int parse_value(rig__threshold *t, const char **pos, const char *expr, co
   case RIG__METRIC_MAX: {
     double scale = 0;
     if (!latency_unit_ns(&scale, unit, unit_len))
-      return invalid(expr, "unknown unit '%.*s' for a latency (use ns, us, ms, s or m; a bare "
-                           "number is milliseconds)", (int)unit_len, unit);
+      return invalid(expr,
+                     "unknown unit '%.*s' for a latency (use ns, us, ms, s or m; a bare "
+                     "number is milliseconds)",
+                     (int)unit_len, unit);
     t->limit = number * scale;
     break;
   }
@@ -185,8 +192,10 @@ static int parse_value(rig__threshold *t, const char **pos, const char *expr, co
       t->limit = number / 100.0;
     } else if (unit_len == 0) {
       if (number > 1)
-        return invalid(expr, "error_rate %g is not a fraction between 0 and 1 (write %g%% for "
-                             "percent)", number, number);
+        return invalid(expr,
+                       "error_rate %g is not a fraction between 0 and 1 (write %g%% for "
+                       "percent)",
+                       number, number);
       t->limit = number;
     } else {
       return invalid(expr, "unknown unit '%.*s' for error_rate (use %% or a fraction)",
@@ -195,8 +204,10 @@ static int parse_value(rig__threshold *t, const char **pos, const char *expr, co
     break;
   case RIG__METRIC_RATE:
     if (unit_len != 0 && !(unit_len == 2 && strncmp(unit, "/s", 2) == 0))
-      return invalid(expr, "unknown unit '%.*s' for rate (requests per second: a number or "
-                           "N/s)", (int)unit_len, unit);
+      return invalid(expr,
+                     "unknown unit '%.*s' for rate (requests per second: a number or "
+                     "N/s)",
+                     (int)unit_len, unit);
     t->limit = number;
     break;
   case RIG__METRIC_REQUESTS:
@@ -351,8 +362,7 @@ int rig_traffic_check(const rig_traffic_result *result, const char *const *thres
   }
   int rc = RIG_OK;
   if (failed)
-    rc = rig_error_set(RIG_EASSERT, "threshold%s failed: %s", failed > 1 ? "s" : "",
-                       failures.data);
+    rc = rig_error_set(RIG_EASSERT, "threshold%s failed: %s", failed > 1 ? "s" : "", failures.data);
   rig__buf_dispose(&failures);
   return rc;
 }

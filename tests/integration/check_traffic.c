@@ -49,7 +49,8 @@ static int free_port(void)
 static int port_answers(int port)
 {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+  struct sockaddr_in addr = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
   int ok = connect(fd, (struct sockaddr *)&addr, sizeof addr) == 0;
   close(fd);
@@ -375,8 +376,8 @@ START_TEST(every_request_carries_a_unique_valid_traceparent)
   log_line *lines = read_log(offset, 500, &n);
   ck_assert_uint_eq(n, 500);
 
-  uint8_t (*seen)[16] = rig__calloc(n, 16);
-  uint8_t (*kept)[16] = rig__calloc(n, 16);
+  uint8_t(*seen)[16] = rig__calloc(n, 16);
+  uint8_t(*kept)[16] = rig__calloc(n, 16);
   for (size_t i = 0; i < n; i++) {
     rig_traceparent tp;
     int rc = rig_traceparent_parse(&tp, lines[i].traceparent);
@@ -516,8 +517,8 @@ START_TEST(post_with_body_file_headers_and_bearer_token)
     ck_assert_msg(strncmp(lines[i].authorization, "Bearer ", 7) == 0, "authorization: %s",
                   lines[i].authorization);
     char *payload = NULL;
-    ck_assert_int_eq(rig_jwt_verify_hs256(&payload, lines[i].authorization + 7, "shared-secret",
-                                          13), RIG_OK);
+    ck_assert_int_eq(
+        rig_jwt_verify_hs256(&payload, lines[i].authorization + 7, "shared-secret", 13), RIG_OK);
     ck_assert_ptr_nonnull(strstr(payload, "\"sub\":\"load-tester\""));
     free(payload);
   }

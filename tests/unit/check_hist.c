@@ -44,7 +44,7 @@ static int64_t exact_percentile(const int64_t *sorted, size_t n, uint64_t p_mill
   return sorted[rank - 1];
 }
 
-static const uint64_t percentiles_milli[] = {1000,  10000, 25000, 50000, 75000,  90000,
+static const uint64_t percentiles_milli[] = {1000,  10000, 25000, 50000, 75000, 90000,
                                              95000, 99000, 99900, 99990, 100000};
 
 static void check_against_exact(int64_t *values, size_t n, const char *what)
@@ -66,11 +66,11 @@ static void check_against_exact(int64_t *values, size_t n, const char *what)
     int64_t exact = exact_percentile(values, n, percentiles_milli[i]);
     int64_t got = rig__hist_percentile(hist, p);
     double error = fabs((double)got - (double)exact) / (double)(exact ? exact : 1);
-    ck_assert_msg(error <= 0.01, "%s: p(%g) = %lld, exact %lld, relative error %.4f%% > 1%%",
-                  what, p, (long long)got, (long long)exact, error * 100);
+    ck_assert_msg(error <= 0.01, "%s: p(%g) = %lld, exact %lld, relative error %.4f%% > 1%%", what,
+                  p, (long long)got, (long long)exact, error * 100);
     /* the design promises half a bucket: 1/256 */
-    ck_assert_msg(error <= 1.0 / 256 + 1e-12, "%s: p(%g) error %.4f%% above the bucket bound",
-                  what, p, error * 100);
+    ck_assert_msg(error <= 1.0 / 256 + 1e-12, "%s: p(%g) error %.4f%% above the bucket bound", what,
+                  p, error * 100);
   }
   free(hist);
 }

@@ -55,7 +55,8 @@ START_TEST(valid_expressions_parse)
   ck_assert_double_eq_tol(t.percentile, valid_cases[_i].percentile, 1e-9);
   ck_assert_int_eq(t.status, valid_cases[_i].status);
   ck_assert_int_eq(t.op, valid_cases[_i].op);
-  ck_assert_double_eq_tol(t.limit, valid_cases[_i].limit, fabs(valid_cases[_i].limit) * 1e-12 + 1e-9);
+  ck_assert_double_eq_tol(t.limit, valid_cases[_i].limit,
+                          fabs(valid_cases[_i].limit) * 1e-12 + 1e-9);
   ck_assert_int_eq(rig_traffic_threshold_validate(valid_cases[_i].expr), RIG_OK);
 }
 END_TEST
@@ -105,8 +106,8 @@ START_TEST(invalid_expressions_name_the_problem)
   ck_assert_msg(rc == RIG_EINVAL, "'%s' parsed", invalid_cases[_i].expr);
   const char *message = rig_error_last()->message;
   ck_assert_msg(strstr(message, invalid_cases[_i].message) != NULL,
-                "message for '%s' is \"%s\", expected it to contain \"%s\"",
-                invalid_cases[_i].expr, message, invalid_cases[_i].message);
+                "message for '%s' is \"%s\", expected it to contain \"%s\"", invalid_cases[_i].expr,
+                message, invalid_cases[_i].message);
   ck_assert_msg(strncmp(message, "threshold '", 11) == 0, "message does not quote: %s", message);
   ck_assert_int_eq(memcmp(&t, &before, sizeof t), 0); /* untouched on failure */
   ck_assert_int_eq(rig_traffic_threshold_validate(invalid_cases[_i].expr), RIG_EINVAL);
@@ -133,7 +134,8 @@ static const struct {
   int passed;
   const char *actual_text;
 } verdict_cases[] = {
-    {"p(50)<1ms", 1, "500.7us"}, /* rank 500 of 1000: 500 us, reported as its 2 us bucket's middle */
+    {"p(50)<1ms", 1,
+     "500.7us"}, /* rank 500 of 1000: 500 us, reported as its 2 us bucket's middle */
     {"p(90)<=900us", 1, "899.1us"},
     {"p(95)<5ms", 0, "9.99ms"},
     {"p(99){status:200}<1ms", 1, "890.9us"},
@@ -143,7 +145,7 @@ static const struct {
     {"min>=1us", 1, "1.0us"},
     {"max<10ms", 0, "10.00ms"},
     {"max<=10ms", 1, "10.00ms"},
-    {"error_rate<1%", 0, "11.76%"},     /* (100 + 20) / 1020 */
+    {"error_rate<1%", 0, "11.76%"}, /* (100 + 20) / 1020 */
     {"error_rate<0.2", 1, "11.76%"},
     {"rate>500", 1, "510.0/s"},
     {"rate>=600/s", 0, "510.0/s"},

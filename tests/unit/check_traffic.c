@@ -39,7 +39,7 @@ typedef struct server {
   int connection_fds[MAX_CONNECTIONS];
   int connection_count;
   atomic_int requests;
-  atomic_int stalls_left;  /* this many requests to /stall wait stall_ms first */
+  atomic_int stalls_left; /* this many requests to /stall wait stall_ms first */
   int stall_ms;
 } server;
 
@@ -325,8 +325,7 @@ START_TEST(bad_options_are_named)
   ck_assert_int_eq(rig_traffic_run(&result, &opts), RIG_EINVAL);
   ck_assert_ptr_eq(result, (rig_traffic_result *)&opts);
   const char *text = rig_error_last()->text;
-  ck_assert_msg(strstr(text, c->message) != NULL, "message \"%s\" lacks \"%s\"", text,
-                c->message);
+  ck_assert_msg(strstr(text, c->message) != NULL, "message \"%s\" lacks \"%s\"", text, c->message);
 }
 END_TEST
 
@@ -367,7 +366,8 @@ START_TEST(header_list_has_placeholder_expect_and_auth)
   memcpy(value, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", RIG_TRACEPARENT_LEN);
   for (node = list; node->next; node = node->next)
     ;
-  ck_assert_str_eq(node->data, "traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+  ck_assert_str_eq(node->data,
+                   "traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
   curl_slist_free_all(list);
 
   list = rig__traffic_header_list(NULL, NULL, 0, 0, &value);
@@ -575,8 +575,8 @@ START_TEST(open_model_counts_latency_from_intended_time)
   for (size_t i = 0; i < rig_traffic_result_trace_count(result); i++) {
     const rig_traffic_trace *t = rig_traffic_result_trace(result, i);
     if (t->seq < 40)
-      ck_assert_msg(t->latency_ns >= 200000000, "request %llu: %lld ns",
-                    (unsigned long long)t->seq, (long long)t->latency_ns);
+      ck_assert_msg(t->latency_ns >= 200000000, "request %llu: %lld ns", (unsigned long long)t->seq,
+                    (long long)t->latency_ns);
     if (t->latency_ns >= 200000000)
       slow++;
   }
@@ -853,8 +853,8 @@ START_TEST(cli_usage_errors_name_the_input)
   char *out = NULL, *err = NULL;
   int status = rig_test_run(argv, NULL, &out, &err);
   ck_assert_msg(status == 2, "exit %d, stderr: %s", status, err);
-  ck_assert_msg(strstr(err, cli_usage_cases[_i].message) != NULL, "stderr \"%s\" lacks \"%s\"",
-                err, cli_usage_cases[_i].message);
+  ck_assert_msg(strstr(err, cli_usage_cases[_i].message) != NULL, "stderr \"%s\" lacks \"%s\"", err,
+                cli_usage_cases[_i].message);
   ck_assert_ptr_nonnull(strstr(err, "stackrig traffic --help"));
   free(out);
   free(err);
@@ -899,9 +899,9 @@ START_TEST(cli_against_a_server)
   char *dir = rig_test_tempdir();
   char *trace_file = rig__sprintf("%s/traces.txt", dir);
   char *out = NULL, *err = NULL;
-  int status = rig_test_stackrig(&out, &err, "traffic", url, "-n", "20", "-c", "2",
-                                 "--trace-file", trace_file, "--threshold", "p(99)<10s",
-                                 "--threshold", "rate>0", NULL);
+  int status =
+      rig_test_stackrig(&out, &err, "traffic", url, "-n", "20", "-c", "2", "--trace-file",
+                        trace_file, "--threshold", "p(99)<10s", "--threshold", "rate>0", NULL);
   ck_assert_msg(status == 0, "exit %d: %s %s", status, out, err);
   ck_assert_ptr_nonnull(strstr(out, "requests     20 in"));
   ck_assert_ptr_nonnull(strstr(out, "201: 20"));
@@ -917,8 +917,8 @@ START_TEST(cli_against_a_server)
     unsigned long long seq;
     int code;
     double ms;
-    ck_assert_int_eq(sscanf(line, "%63s %31s %llu %d %lf %15s", trace_id, span_id, &seq, &code,
-                            &ms, error), 6);
+    ck_assert_int_eq(
+        sscanf(line, "%63s %31s %llu %d %lf %15s", trace_id, span_id, &seq, &code, &ms, error), 6);
     ck_assert_uint_eq(strlen(trace_id), 32);
     ck_assert_int_eq(code, 201);
     ck_assert_str_eq(error, "none");

@@ -27,7 +27,10 @@ typedef struct rig_jwt_claims {
 } rig_jwt_claims;
 
 #define RIG_JWT_CLAIMS_VERSION 1
-#define RIG_JWT_CLAIMS_INIT {RIG_JWT_CLAIMS_VERSION, NULL, NULL, NULL, 0, 0, NULL, NULL}
+#define RIG_JWT_CLAIMS_INIT                                                                        \
+  {                                                                                                \
+    RIG_JWT_CLAIMS_VERSION, NULL, NULL, NULL, 0, 0, NULL, NULL                                     \
+  }
 
 /**
  * Signs a token: base64url(header) "." base64url(claims) "." base64url(HMAC-SHA256), with

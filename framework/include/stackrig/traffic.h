@@ -59,39 +59,41 @@ typedef void (*rig_traffic_progress_cb)(void *userdata, const rig_traffic_progre
 
 typedef struct rig_traffic_options {
   unsigned int version;
-  rig_traffic_request request;    /**< what to send; request.url is required */
-  const char *body_file;          /**< read the body from this file instead of request.body */
-  rig_traffic_request_cb on_request; /**< fills each request, or NULL to send `request` */
-  void *userdata;                 /**< for on_request */
-  int connections;                /**< closed: concurrent users; open: most requests in
-                                       flight (= connections with HTTP/1.1); 0: 10 */
-  double rate;                    /**< > 0: open model at this many requests per second */
-  int64_t duration_ms;            /**< stop sending after this long (warm-up excluded) */
-  uint64_t requests;              /**< or after this many requests (warm-up excluded);
-                                       with neither: 10 seconds */
-  int64_t warmup_ms;              /**< first send for this long, counting nothing */
-  int64_t timeout_ms;             /**< per request; 0: 10000 */
-  int64_t connect_timeout_ms;     /**< 0: 3000 */
-  int http2;                      /**< 1: HTTP/2 over cleartext with prior knowledge (h2c) */
-  int traceparent;                /**< 1: a fresh sampled traceparent header per request */
-  const char *parent_traceparent; /**< with traceparent: make each request a child of this
-                                       context (same trace id, new span id) */
-  int64_t trace_keep;             /**< keep the trace ids of the first this many measured
-                                       requests; 0: 100000 (about 5 MB); < 0: none */
-  const char *bearer_token;       /**< adds "Authorization: Bearer <token>" */
-  const char *const *thresholds;  /**< NULL-terminated expressions checked at the end */
+  rig_traffic_request request;         /**< what to send; request.url is required */
+  const char *body_file;               /**< read the body from this file instead of request.body */
+  rig_traffic_request_cb on_request;   /**< fills each request, or NULL to send `request` */
+  void *userdata;                      /**< for on_request */
+  int connections;                     /**< closed: concurrent users; open: most requests in
+                                            flight (= connections with HTTP/1.1); 0: 10 */
+  double rate;                         /**< > 0: open model at this many requests per second */
+  int64_t duration_ms;                 /**< stop sending after this long (warm-up excluded) */
+  uint64_t requests;                   /**< or after this many requests (warm-up excluded);
+                                            with neither: 10 seconds */
+  int64_t warmup_ms;                   /**< first send for this long, counting nothing */
+  int64_t timeout_ms;                  /**< per request; 0: 10000 */
+  int64_t connect_timeout_ms;          /**< 0: 3000 */
+  int http2;                           /**< 1: HTTP/2 over cleartext with prior knowledge (h2c) */
+  int traceparent;                     /**< 1: a fresh sampled traceparent header per request */
+  const char *parent_traceparent;      /**< with traceparent: make each request a child of this
+                                            context (same trace id, new span id) */
+  int64_t trace_keep;                  /**< keep the trace ids of the first this many measured
+                                            requests; 0: 100000 (about 5 MB); < 0: none */
+  const char *bearer_token;            /**< adds "Authorization: Bearer <token>" */
+  const char *const *thresholds;       /**< NULL-terminated expressions checked at the end */
   rig_traffic_progress_cb on_progress; /**< called every progress_interval_ms, or NULL */
   void *progress_userdata;
-  int64_t progress_interval_ms;   /**< 0: 250 */
-  const volatile int *cancel;     /**< when it points to non-zero the run stops at once:
-                                       requests in flight are abandoned, the result says
-                                       interrupted */
+  int64_t progress_interval_ms; /**< 0: 250 */
+  const volatile int *cancel;   /**< when it points to non-zero the run stops at once:
+                                     requests in flight are abandoned, the result says
+                                     interrupted */
 } rig_traffic_options;
 
 #define RIG_TRAFFIC_OPTIONS_VERSION 1
-#define RIG_TRAFFIC_OPTIONS_INIT                                                          \
-  {RIG_TRAFFIC_OPTIONS_VERSION, {NULL, NULL, NULL, NULL, 0}, NULL, NULL, NULL, 0, 0.0, 0, 0, 0, \
-   0, 0, 0, 0, NULL, 0, NULL, NULL, NULL, NULL, 0, NULL}
+#define RIG_TRAFFIC_OPTIONS_INIT                                                                   \
+  {                                                                                                \
+    RIG_TRAFFIC_OPTIONS_VERSION, {NULL, NULL, NULL, NULL, 0}, NULL, NULL, NULL, 0, 0.0, 0, 0, 0,   \
+        0, 0, 0, 0, NULL, 0, NULL, NULL, NULL, NULL, 0, NULL                                       \
+  }
 
 /** Why a request failed. HTTP >= 400 counts as a failure of kind RIG_TRAFFIC_ERR_HTTP. */
 typedef enum rig_traffic_error_kind {
@@ -122,45 +124,45 @@ typedef struct rig_traffic_latency {
 
 /** The totals of a run (warm-up excluded). */
 typedef struct rig_traffic_summary {
-  uint64_t requests;        /**< measured requests that ended, answered or failed */
-  uint64_t responses;       /**< of which got an HTTP answer (any status) */
-  uint64_t errors;          /**< failed: transport errors plus HTTP >= 400 */
+  uint64_t requests;  /**< measured requests that ended, answered or failed */
+  uint64_t responses; /**< of which got an HTTP answer (any status) */
+  uint64_t errors;    /**< failed: transport errors plus HTTP >= 400 */
   uint64_t error_kinds[RIG_TRAFFIC_ERR_COUNT]; /**< errors by kind */
-  uint64_t not_sent;        /**< open model: scheduled before the end but never sent
-                                 because every connection stayed busy */
-  double duration_s;        /**< from the end of warm-up to the last request's end */
-  double rate;              /**< achieved: requests / duration_s */
-  double target_rate;       /**< the open model's rate; 0 for the closed model */
+  uint64_t not_sent;  /**< open model: scheduled before the end but never sent
+                           because every connection stayed busy */
+  double duration_s;  /**< from the end of warm-up to the last request's end */
+  double rate;        /**< achieved: requests / duration_s */
+  double target_rate; /**< the open model's rate; 0 for the closed model */
   int connections;
   int open_model;
-  uint64_t bytes_received;  /**< response bodies */
-  uint64_t http2_fallbacks; /**< with http2: answers that came over HTTP/1.1 because a
-                                 new connection was made without prior knowledge (only
-                                 with libcurl < 8.0.0, see docs/traffic.md) */
-  uint64_t traces_seen;     /**< measured requests that carried a traceparent */
-  uint64_t traces_kept;     /**< of which kept (see trace_keep) */
-  int interrupted;          /**< 1 when cancelled */
+  uint64_t bytes_received;     /**< response bodies */
+  uint64_t http2_fallbacks;    /**< with http2: answers that came over HTTP/1.1 because a
+                                    new connection was made without prior knowledge (only
+                                    with libcurl < 8.0.0, see docs/traffic.md) */
+  uint64_t traces_seen;        /**< measured requests that carried a traceparent */
+  uint64_t traces_kept;        /**< of which kept (see trace_keep) */
+  int interrupted;             /**< 1 when cancelled */
   rig_traffic_latency latency; /**< every answered request, whatever its status */
 } rig_traffic_summary;
 
 /** One request's trace context and outcome, kept when traceparent is on. */
 typedef struct rig_traffic_trace {
   uint8_t trace_id[16];
-  uint8_t span_id[8];        /**< the parent-id the request sent */
-  uint64_t seq;              /**< the request's number (as passed to on_request) */
-  int status;                /**< HTTP status, 0 without an answer */
+  uint8_t span_id[8]; /**< the parent-id the request sent */
+  uint64_t seq;       /**< the request's number (as passed to on_request) */
+  int status;         /**< HTTP status, 0 without an answer */
   rig_traffic_error_kind error;
   int64_t latency_ns;
 } rig_traffic_trace;
 
 /** A threshold's outcome. */
 typedef struct rig_traffic_verdict {
-  const char *expr;    /**< the expression as given */
-  int passed;          /**< 1 passed, 0 failed (also when there was no data to judge) */
-  int has_value;       /**< 0 when there was no data, e.g. a percentile of no answers */
-  double actual;       /**< latency in ms, error_rate as a fraction, rate per second, or
-                            a count */
-  char actual_text[48];/**< actual for humans: "212ms", "3.20%", "95.1/s", "no data" */
+  const char *expr;     /**< the expression as given */
+  int passed;           /**< 1 passed, 0 failed (also when there was no data to judge) */
+  int has_value;        /**< 0 when there was no data, e.g. a percentile of no answers */
+  double actual;        /**< latency in ms, error_rate as a fraction, rate per second, or
+                             a count */
+  char actual_text[48]; /**< actual for humans: "212ms", "3.20%", "95.1/s", "no data" */
 } rig_traffic_verdict;
 
 /**
@@ -179,8 +181,7 @@ RIG_EXTERN void rig_traffic_result_free(rig_traffic_result *result);
 RIG_EXTERN const rig_traffic_summary *rig_traffic_result_summary(const rig_traffic_result *result);
 
 /** @return how many measured answers had this status. */
-RIG_EXTERN uint64_t rig_traffic_result_status_count(const rig_traffic_result *result,
-                                                    int status);
+RIG_EXTERN uint64_t rig_traffic_result_status_count(const rig_traffic_result *result, int status);
 
 /**
  * Lists the statuses that were seen, in ascending order.
@@ -205,7 +206,8 @@ RIG_EXTERN int64_t rig_traffic_result_percentile_ns(const rig_traffic_result *re
 /** @return how many trace records were kept. */
 RIG_EXTERN size_t rig_traffic_result_trace_count(const rig_traffic_result *result);
 
-/** @return the i-th kept trace record (in the order requests ended); borrowed; NULL past the end. */
+/** @return the i-th kept trace record (in the order requests ended); borrowed; NULL past the end.
+ */
 RIG_EXTERN const rig_traffic_trace *rig_traffic_result_trace(const rig_traffic_result *result,
                                                              size_t i);
 
