@@ -278,13 +278,6 @@ int rig__docker_create_body(char **out, const rig_docker_container_spec *spec, i
 /* ------------------------------------------------------------------------------------ */
 /* Life cycle                                                                             */
 
-static char *escaped(const char *text)
-{
-  char *out = NULL;
-  rig_http_escape(&out, text);
-  return out;
-}
-
 /* Whether a 404 on create is about the image (rather than a network or a volume). */
 static int is_missing_image(const char *message)
 {
@@ -360,8 +353,7 @@ static int simple_post(rig_docker *docker, const char *id, const char *action, c
 {
   if (!docker || !id)
     return rig_error_set(RIG_EINVAL, "%s: docker and a container are required", what);
-  char *eid = escaped(id);
-  char *path = rig__sprintf("/containers/%s/%s%s", eid, action, query ? query : "");
+  char *path = rig__docker_path("containers", id, "/%s%s", action, query ? query : "");
   rig__docker_call call = RIG__DOCKER_CALL_INIT;
   call.method = "POST";
   call.path = path;
@@ -377,7 +369,6 @@ static int simple_post(rig_docker *docker, const char *id, const char *action, c
     rig_error_wrap(RIG_OK, "cannot %s container %s", what, id);
   rig_http_response_dispose(&resp);
   free(path);
-  free(eid);
   return rc;
 }
 
@@ -417,11 +408,10 @@ int rig_docker_container_restart(rig_docker *docker, const char *id, int timeout
 
 int rig_docker_container_kill(rig_docker *docker, const char *id, const char *signal)
 {
-  char *sig = escaped(signal ? signal : "SIGKILL");
-  char *query = rig__sprintf("?signal=%s", sig);
-  int rc = simple_post(docker, id, "kill", query, 0, "kill");
-  free(query);
-  free(sig);
+  rig_buf query = RIG_BUF_INIT;
+  rig__docker_query(&query, "signal", signal ? signal : "SIGKILL");
+  int rc = simple_post(docker, id, "kill", query.data, 0, "kill");
+  rig__buf_dispose(&query);
   return rc;
 }
 
@@ -429,15 +419,13 @@ int rig_docker_container_remove(rig_docker *docker, const char *id, unsigned fla
 {
   if (!docker || !id)
     return rig_error_set(RIG_EINVAL, "remove: docker and a container are required");
-  char *eid = escaped(id);
-  char *path =
-      rig__sprintf("/containers/%s?force=%d&v=%d", eid, (flags & RIG_DOCKER_REMOVE_FORCE) ? 1 : 0,
-                   (flags & RIG_DOCKER_REMOVE_VOLUMES) ? 1 : 0);
+  char *path = rig__docker_path("containers", id, "?force=%d&v=%d",
+                                (flags & RIG_DOCKER_REMOVE_FORCE) ? 1 : 0,
+                                (flags & RIG_DOCKER_REMOVE_VOLUMES) ? 1 : 0);
   char *what = rig__sprintf("cannot remove container %s", id);
   int rc = rig__docker_json(NULL, docker, "DELETE", path, NULL, 0, 0, what);
   free(what);
   free(path);
-  free(eid);
   return rc;
 }
 
@@ -448,8 +436,7 @@ int rig_docker_container_wait(int64_t *out, rig_docker *docker, const char *id,
     return rig_error_set(RIG_EINVAL, "wait: docker and a container are required");
   static const char *const names[] = {"not-running", "next-exit", "removed"};
   unsigned c = (unsigned)condition <= RIG_DOCKER_WAIT_REMOVED ? (unsigned)condition : 0;
-  char *eid = escaped(id);
-  char *path = rig__sprintf("/containers/%s/wait?condition=%s", eid, names[c]);
+  char *path = rig__docker_path("containers", id, "/wait?condition=%s", names[c]);
   rig__docker_call call = RIG__DOCKER_CALL_INIT;
   call.method = "POST";
   call.path = path;
@@ -473,7 +460,6 @@ int rig_docker_container_wait(int64_t *out, rig_docker *docker, const char *id,
   }
   rig_http_response_dispose(&resp);
   free(path);
-  free(eid);
   return rc;
 }
 
@@ -598,8 +584,7 @@ int rig_docker_container_inspect(rig_docker_container **out, rig_docker *docker,
 {
   if (!out || !docker || !id)
     return rig_error_set(RIG_EINVAL, "inspect: out, docker and a container are required");
-  char *eid = escaped(id);
-  char *path = rig__sprintf("/containers/%s/json", eid);
+  char *path = rig__docker_path("containers", id, "/json");
   rig__docker_call call = RIG__DOCKER_CALL_INIT;
   call.path = path;
   rig_http_response resp = RIG_HTTP_RESPONSE_INIT;
@@ -619,7 +604,6 @@ int rig_docker_container_inspect(rig_docker_container **out, rig_docker *docker,
   }
   rig_http_response_dispose(&resp);
   free(path);
-  free(eid);
   return rc;
 }
 

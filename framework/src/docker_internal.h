@@ -102,6 +102,10 @@ char *rig__docker_filters_json(const rig_docker_filter *filters, size_t count);
 
 /* Appends "&name=<escaped value>" (or "?" first when path has no query yet). */
 void rig__docker_query(rig_buf *path, const char *name, const char *value);
+/* "/<collection>/<id, escaped>" followed by the formatted rest ("/json", "?force=%d"), if
+ * rest_fmt is not NULL; free() it. */
+char *rig__docker_path(const char *collection, const char *id, const char *rest_fmt, ...)
+    RIG_PRINTF(3, 4);
 
 /* ---- arena: the structs handed to callers are built in one, freed at once ---- */
 

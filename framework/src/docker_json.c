@@ -5,6 +5,7 @@
  */
 #include "docker_internal.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,6 +91,22 @@ void rig__docker_query(rig_buf *path, const char *name, const char *value)
   rig__buf_printf(path, "%c%s=%s", path->data && strchr(path->data, '?') ? '&' : '?', name,
                   escaped);
   free(escaped);
+}
+
+char *rig__docker_path(const char *collection, const char *id, const char *rest_fmt, ...)
+{
+  char *escaped = NULL;
+  rig_http_escape(&escaped, id);
+  rig_buf path = RIG_BUF_INIT;
+  rig__buf_printf(&path, "/%s/%s", collection, escaped);
+  free(escaped);
+  if (rest_fmt) {
+    va_list ap;
+    va_start(ap, rest_fmt);
+    rig__buf_vprintf(&path, rest_fmt, ap);
+    va_end(ap);
+  }
+  return rig__buf_detach(&path);
 }
 
 /* ------------------------------------------------------------------------------------ */

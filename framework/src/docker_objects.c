@@ -14,17 +14,8 @@
 /* Image references keep their '/', ':' and '@': the engine's routes take them as they are. */
 static char *escape_ref(const char *ref)
 {
-  static const char hex[] = "0123456789ABCDEF";
   rig_buf buf = RIG_BUF_INIT;
-  for (const unsigned char *p = (const unsigned char *)ref; *p; p++) {
-    if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-        strchr("-_.~/:@", *p)) {
-      rig__buf_putc(&buf, (char)*p);
-    } else {
-      char enc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
-      rig__buf_append(&buf, enc, 3);
-    }
-  }
+  rig__buf_put_percent_encoded(&buf, ref, "/:@");
   return rig__buf_detach(&buf);
 }
 
@@ -481,13 +472,6 @@ int rig_docker_image_import(char **out, rig_docker *docker, const char *ref, con
 /* ------------------------------------------------------------------------------------ */
 /* Networks                                                                               */
 
-static char *escaped(const char *text)
-{
-  char *out = NULL;
-  rig_http_escape(&out, text);
-  return out;
-}
-
 int rig_docker_network_create(char **out, rig_docker *docker, const rig_docker_network_spec *spec)
 {
   if (!docker || !spec || !spec->name || !*spec->name)
@@ -526,8 +510,7 @@ int rig_docker_network_remove(rig_docker *docker, const char *name_or_id)
 {
   if (!docker || !name_or_id)
     return rig_error_set(RIG_EINVAL, "network remove: docker and a network are required");
-  char *e = escaped(name_or_id);
-  char *path = rig__sprintf("/networks/%s", e);
+  char *path = rig__docker_path("networks", name_or_id, NULL);
   rig__docker_call call = RIG__DOCKER_CALL_INIT;
   call.method = "DELETE";
   call.path = path;
@@ -546,7 +529,6 @@ int rig_docker_network_remove(rig_docker *docker, const char *name_or_id)
   }
   rig_http_response_dispose(&resp);
   free(path);
-  free(e);
   return rc;
 }
 
@@ -570,8 +552,7 @@ int rig_docker_network_inspect(rig_docker_network **out, rig_docker *docker, con
 {
   if (!out || !docker || !name_or_id)
     return rig_error_set(RIG_EINVAL, "network inspect: out, docker and a network are required");
-  char *e = escaped(name_or_id);
-  char *path = rig__sprintf("/networks/%s", e);
+  char *path = rig__docker_path("networks", name_or_id, NULL);
   char *what = rig__sprintf("cannot inspect network %s", name_or_id);
   json_object *json = NULL;
   int rc = rig__docker_json(&json, docker, "GET", path, NULL, 0, 0, what);
@@ -583,7 +564,6 @@ int rig_docker_network_inspect(rig_docker_network **out, rig_docker *docker, con
   json_object_put(json);
   free(what);
   free(path);
-  free(e);
   return rc;
 }
 
@@ -646,14 +626,12 @@ int rig_docker_network_connect(rig_docker *docker, const char *network, const ch
   if (aliases)
     json_object_object_add(endpoint, "Aliases", rig__json_strv(aliases));
   json_object_object_add(body, "EndpointConfig", endpoint);
-  char *e = escaped(network);
-  char *path = rig__sprintf("/networks/%s/connect", e);
+  char *path = rig__docker_path("networks", network, "/connect");
   char *what = rig__sprintf("cannot connect container %s to network %s", container, network);
   int rc = rig__docker_json(NULL, docker, "POST", path, body, 0, 0, what);
   json_object_put(body);
   free(what);
   free(path);
-  free(e);
   return rc;
 }
 
@@ -666,14 +644,12 @@ int rig_docker_network_disconnect(rig_docker *docker, const char *network, const
   json_object *body = json_object_new_object();
   json_object_object_add(body, "Container", json_object_new_string(container));
   json_object_object_add(body, "Force", json_object_new_boolean(force != 0));
-  char *e = escaped(network);
-  char *path = rig__sprintf("/networks/%s/disconnect", e);
+  char *path = rig__docker_path("networks", network, "/disconnect");
   char *what = rig__sprintf("cannot disconnect container %s from network %s", container, network);
   int rc = rig__docker_json(NULL, docker, "POST", path, body, 0, 0, what);
   json_object_put(body);
   free(what);
   free(path);
-  free(e);
   return rc;
 }
 
@@ -725,13 +701,11 @@ int rig_docker_volume_remove(rig_docker *docker, const char *name, int force)
 {
   if (!docker || !name)
     return rig_error_set(RIG_EINVAL, "volume remove: docker and a volume are required");
-  char *e = escaped(name);
-  char *path = rig__sprintf("/volumes/%s?force=%d", e, force ? 1 : 0);
+  char *path = rig__docker_path("volumes", name, "?force=%d", force ? 1 : 0);
   char *what = rig__sprintf("cannot remove volume %s", name);
   int rc = rig__docker_json(NULL, docker, "DELETE", path, NULL, 0, 0, what);
   free(what);
   free(path);
-  free(e);
   return rc;
 }
 
@@ -739,8 +713,7 @@ int rig_docker_volume_inspect(rig_docker_volume **out, rig_docker *docker, const
 {
   if (!out || !docker || !name)
     return rig_error_set(RIG_EINVAL, "volume inspect: out, docker and a volume are required");
-  char *e = escaped(name);
-  char *path = rig__sprintf("/volumes/%s", e);
+  char *path = rig__docker_path("volumes", name, NULL);
   char *what = rig__sprintf("cannot inspect volume %s", name);
   json_object *json = NULL;
   int rc = rig__docker_json(&json, docker, "GET", path, NULL, 0, 0, what);
@@ -752,7 +725,6 @@ int rig_docker_volume_inspect(rig_docker_volume **out, rig_docker *docker, const
   json_object_put(json);
   free(what);
   free(path);
-  free(e);
   return rc;
 }
 

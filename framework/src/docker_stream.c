@@ -317,9 +317,7 @@ int rig_docker_exec_create(char **out, rig_docker *docker, const char *container
     json_object_object_add(body, "WorkingDir", json_object_new_string(opts->working_dir));
   if (opts->privileged)
     json_object_object_add(body, "Privileged", json_object_new_boolean(1));
-  char *eid = NULL;
-  rig_http_escape(&eid, container);
-  char *path = rig__sprintf("/containers/%s/exec", eid);
+  char *path = rig__docker_path("containers", container, "/exec");
   char *what = rig__sprintf("cannot run '%s' in container %s", opts->cmd[0], container);
   json_object *answer = NULL;
   int rc = rig__docker_json(&answer, docker, "POST", path, body, 0, 0, what);
@@ -334,7 +332,6 @@ int rig_docker_exec_create(char **out, rig_docker *docker, const char *container
   json_object_put(body);
   free(what);
   free(path);
-  free(eid);
   return rc;
 }
 

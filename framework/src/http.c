@@ -340,17 +340,8 @@ void rig_http_response_dispose(rig_http_response *resp)
 
 int rig_http_escape(char **out, const char *text)
 {
-  static const char hex[] = "0123456789ABCDEF";
   rig_buf buf = RIG_BUF_INIT;
-  for (const unsigned char *p = (const unsigned char *)(text ? text : ""); *p; p++) {
-    if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-        *p == '-' || *p == '_' || *p == '.' || *p == '~') {
-      rig__buf_putc(&buf, (char)*p);
-    } else {
-      char enc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
-      rig__buf_append(&buf, enc, 3);
-    }
-  }
+  rig__buf_put_percent_encoded(&buf, text ? text : "", "");
   *out = rig__buf_detach(&buf);
   return RIG_OK;
 }

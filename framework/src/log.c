@@ -139,97 +139,6 @@ const char *rig_log_level_name(rig_log_level level)
 }
 
 /*
- * Length of the valid UTF-8 sequence at s (at most len bytes), or 0 when the bytes there
- * are not one: overlong forms, surrogates and code points past U+10FFFF are invalid.
- */
-static size_t utf8_sequence_length(const unsigned char *s, size_t len)
-{
-  unsigned char c = s[0];
-  size_t need;
-  uint32_t cp;
-  if (c < 0x80)
-    return 1;
-  if (c >= 0xC2 && c <= 0xDF) {
-    need = 2;
-    cp = c & 0x1F;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    need = 3;
-    cp = c & 0x0F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    need = 4;
-    cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (len < need)
-    return 0;
-  for (size_t i = 1; i < need; i++) {
-    if ((s[i] & 0xC0) != 0x80)
-      return 0;
-    cp = (cp << 6) | (s[i] & 0x3F);
-  }
-  if ((need == 3 && cp < 0x800) || (need == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-      (cp >= 0xD800 && cp <= 0xDFFF))
-    return 0;
-  return need;
-}
-
-/*
- * JSON string body: quotes, backslashes and every control character escaped; each byte
- * that is not part of valid UTF-8 becomes U+FFFD, so a record is always valid JSON.
- */
-static void put_json_string(rig_buf *buf, const char *text)
-{
-  const unsigned char *s = (const unsigned char *)text;
-  size_t len = strlen(text);
-  rig__buf_putc(buf, '"');
-  for (size_t i = 0; i < len;) {
-    unsigned char c = s[i];
-    if (c >= 0x80) {
-      size_t n = utf8_sequence_length(s + i, len - i);
-      if (n == 0) {
-        rig__buf_puts(buf, "\\ufffd");
-        i++;
-      } else {
-        rig__buf_append(buf, s + i, n);
-        i += n;
-      }
-      continue;
-    }
-    switch (c) {
-    case '"':
-      rig__buf_puts(buf, "\\\"");
-      break;
-    case '\\':
-      rig__buf_puts(buf, "\\\\");
-      break;
-    case '\n':
-      rig__buf_puts(buf, "\\n");
-      break;
-    case '\r':
-      rig__buf_puts(buf, "\\r");
-      break;
-    case '\t':
-      rig__buf_puts(buf, "\\t");
-      break;
-    case '\b':
-      rig__buf_puts(buf, "\\b");
-      break;
-    case '\f':
-      rig__buf_puts(buf, "\\f");
-      break;
-    default:
-      if (c < 0x20 || c == 0x7F)
-        rig__buf_printf(buf, "\\u%04x", c);
-      else
-        rig__buf_putc(buf, (char)c);
-    }
-    i++;
-  }
-  rig__buf_putc(buf, '"');
-}
-
-/*
  * Console text: one record stays on one line and cannot carry terminal escape sequences
  * (container output ends up in log messages), so control characters are written as C
  * escapes and bytes that are not UTF-8 as \xNN.
@@ -241,7 +150,7 @@ static void put_console_text(rig_buf *buf, const char *text, int quote)
   for (size_t i = 0; i < len;) {
     unsigned char c = s[i];
     if (c >= 0x80) {
-      size_t n = utf8_sequence_length(s + i, len - i);
+      size_t n = rig__utf8_sequence_length(s + i, len - i);
       if (n == 0) {
         rig__buf_printf(buf, "\\x%02x", c);
         i++;
@@ -332,13 +241,13 @@ static void emit(rig_log *log, rig_log_level level, const char *message, char **
                     "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\",\"level\":\"%s\",\"msg\":",
                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                     millis, level_names[level]);
-    put_json_string(&line, message);
+    rig__buf_put_json_string(&line, message);
     for (size_t i = 0; i + 1 < count; i += 2) {
       char scratch[16];
       rig__buf_putc(&line, ',');
-      put_json_string(&line, json_field_name(kv[i], scratch, sizeof scratch));
+      rig__buf_put_json_string(&line, json_field_name(kv[i], scratch, sizeof scratch));
       rig__buf_putc(&line, ':');
-      put_json_string(&line, kv[i + 1]);
+      rig__buf_put_json_string(&line, kv[i + 1]);
     }
     rig__buf_puts(&line, "}\n");
   } else {

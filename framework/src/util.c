@@ -1,5 +1,6 @@
 /*
- * util.c - allocation, buffers, clocks and small string helpers for every module.
+ * util.c - allocation, buffers, clocks, small string helpers, UTF-8 and JSON strings for
+ * every module.
  */
 #include "util.h"
 
@@ -215,4 +216,104 @@ int rig__read_file(char **out, size_t *out_len, const char *path)
     *out_len = buf.len;
   *out = rig__buf_detach(&buf);
   return RIG_OK;
+}
+
+size_t rig__utf8_sequence_length(const void *bytes, size_t len)
+{
+  const unsigned char *s = bytes;
+  unsigned char c = s[0];
+  size_t need;
+  uint32_t cp;
+  if (c < 0x80)
+    return 1;
+  if (c >= 0xC2 && c <= 0xDF) {
+    need = 2;
+    cp = c & 0x1F;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    need = 3;
+    cp = c & 0x0F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    need = 4;
+    cp = c & 0x07;
+  } else {
+    return 0;
+  }
+  if (len < need)
+    return 0;
+  for (size_t i = 1; i < need; i++) {
+    if ((s[i] & 0xC0) != 0x80)
+      return 0;
+    cp = (cp << 6) | (s[i] & 0x3F);
+  }
+  if ((need == 3 && cp < 0x800) || (need == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+      (cp >= 0xD800 && cp <= 0xDFFF))
+    return 0;
+  return need;
+}
+
+void rig__buf_put_percent_encoded(rig_buf *buf, const char *text, const char *keep)
+{
+  static const char hex[] = "0123456789ABCDEF";
+  for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+    if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+        strchr("-_.~", *p) || strchr(keep, *p)) {
+      rig__buf_putc(buf, (char)*p);
+    } else {
+      char enc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+      rig__buf_append(buf, enc, 3);
+    }
+  }
+}
+
+/* Whatever goes in, valid JSON comes out: a log record or a request body must never be
+ * rejected, or fail to print, for one bad byte. */
+void rig__buf_put_json_string(rig_buf *buf, const char *text)
+{
+  const unsigned char *s = (const unsigned char *)text;
+  size_t len = strlen(text);
+  rig__buf_putc(buf, '"');
+  for (size_t i = 0; i < len;) {
+    unsigned char c = s[i];
+    if (c >= 0x80) {
+      size_t n = rig__utf8_sequence_length(s + i, len - i);
+      if (n == 0) {
+        rig__buf_puts(buf, "\\ufffd");
+        i++;
+      } else {
+        rig__buf_append(buf, s + i, n);
+        i += n;
+      }
+      continue;
+    }
+    switch (c) {
+    case '"':
+      rig__buf_puts(buf, "\\\"");
+      break;
+    case '\\':
+      rig__buf_puts(buf, "\\\\");
+      break;
+    case '\n':
+      rig__buf_puts(buf, "\\n");
+      break;
+    case '\r':
+      rig__buf_puts(buf, "\\r");
+      break;
+    case '\t':
+      rig__buf_puts(buf, "\\t");
+      break;
+    case '\b':
+      rig__buf_puts(buf, "\\b");
+      break;
+    case '\f':
+      rig__buf_puts(buf, "\\f");
+      break;
+    default:
+      if (c < 0x20 || c == 0x7F)
+        rig__buf_printf(buf, "\\u%04x", c);
+      else
+        rig__buf_putc(buf, (char)c);
+    }
+    i++;
+  }
+  rig__buf_putc(buf, '"');
 }

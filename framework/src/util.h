@@ -1,7 +1,7 @@
 /*
  * util.h - internal helpers shared by the modules: allocation that aborts on exhaustion
  * (as Redis and git do: a test framework cannot do anything useful out of memory), a
- * growing byte buffer, string helpers and a monotonic clock.
+ * growing byte buffer, string helpers (UTF-8, JSON strings) and a monotonic clock.
  */
 #ifndef RIG_UTIL_H
 #define RIG_UTIL_H
@@ -54,5 +54,15 @@ int rig__streq(const char *a, const char *b); /* NULL-safe */
 int rig__strcaseprefix(const char *s, const char *prefix);
 /* Reads a whole file; *out is NUL-terminated. Sets the last error naming the path. */
 int rig__read_file(char **out, size_t *out_len, const char *path);
+
+/* Appends text percent-encoded (RFC 3986): the unreserved characters (letters, digits and
+ * "-_.~") and those in keep stay as they are, every other byte becomes %XX. */
+void rig__buf_put_percent_encoded(rig_buf *buf, const char *text, const char *keep);
+/* Length of the valid UTF-8 sequence at bytes (at most len of them), or 0 when the bytes
+ * there are not one (overlong forms, surrogates and code points past U+10FFFF are not). */
+size_t rig__utf8_sequence_length(const void *bytes, size_t len);
+/* Appends text as a quoted JSON string that is valid whatever text holds: control
+ * characters escaped, bytes that are not UTF-8 written as \ufffd. */
+void rig__buf_put_json_string(rig_buf *buf, const char *text);
 
 #endif

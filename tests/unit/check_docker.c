@@ -547,6 +547,13 @@ START_TEST(test_filters_json)
   path = rig__docker_list_path("/volumes", NULL, 0);
   ck_assert_str_eq(path, "/volumes");
   free(path);
+  /* An object's path: its name percent-encoded, then the rest as given. */
+  path = rig__docker_path("containers", "a b/c", "/wait?condition=%s", "removed");
+  ck_assert_str_eq(path, "/containers/a%20b%2Fc/wait?condition=removed");
+  free(path);
+  path = rig__docker_path("volumes", "data", NULL);
+  ck_assert_str_eq(path, "/volumes/data");
+  free(path);
 }
 END_TEST
 
