@@ -221,6 +221,17 @@ int rig__stack_list_containers(rig_docker_containers **out, rig_docker *docker,
   return RIG_OK;
 }
 
+int rig__stack_containers(rig_docker_containers **out, rig_docker **out_docker, rig_stack *stack)
+{
+  rig_docker *docker = NULL;
+  int rc = rig__stack_docker(&docker, stack);
+  if (rc == RIG_OK)
+    rc = rig__stack_list_containers(out, docker, stack->project_name);
+  if (rc == RIG_OK)
+    *out_docker = docker;
+  return rc;
+}
+
 /* ---- port ---- */
 
 int rig_stack_port_proto(char **out, rig_stack *stack, const char *service, int container_port,
@@ -231,11 +242,9 @@ int rig_stack_port_proto(char **out, rig_stack *stack, const char *service, int 
   if (!protocol)
     protocol = "tcp";
   rig_docker *docker = NULL;
-  int rc = rig__stack_docker(&docker, stack);
-  if (rc != RIG_OK)
-    return rc;
   rig_docker_containers *containers = NULL;
-  if ((rc = rig__stack_list_containers(&containers, docker, stack->project_name)) != RIG_OK)
+  int rc = rig__stack_containers(&containers, &docker, stack);
+  if (rc != RIG_OK)
     return rc;
   rc = RIG_ENOTFOUND;
   int saw_service = 0;
@@ -317,11 +326,9 @@ int rig_stack_get_status(rig_stack_status **out, rig_stack *stack)
   if (!out || !stack)
     return rig_error_set(RIG_EINVAL, "rig_stack_get_status: stack is NULL");
   rig_docker *docker = NULL;
-  int rc = rig__stack_docker(&docker, stack);
-  if (rc != RIG_OK)
-    return rc;
   rig_docker_containers *containers = NULL;
-  if ((rc = rig__stack_list_containers(&containers, docker, stack->project_name)) != RIG_OK)
+  int rc = rig__stack_containers(&containers, &docker, stack);
+  if (rc != RIG_OK)
     return rc;
   status_holder *holder = rig__calloc(1, sizeof *holder);
   for (size_t i = 0; i < containers->count; i++) {

@@ -100,11 +100,9 @@ int rig_stack_logs(rig_stack *stack, const rig_stack_logs_options *opts, rig_sta
   if (!opts)
     opts = &defaults;
   rig_docker *docker = NULL;
-  int rc = rig__stack_docker(&docker, stack);
-  if (rc != RIG_OK)
-    return rc;
   rig_docker_containers *containers = NULL;
-  if ((rc = rig__stack_list_containers(&containers, docker, stack->project_name)) != RIG_OK)
+  int rc = rig__stack_containers(&containers, &docker, stack);
+  if (rc != RIG_OK)
     return rc;
   for (const char *const *s = opts->services; s && *s; s++) {
     int found = 0;
@@ -239,10 +237,8 @@ int rig_stack_collect(rig_stack *stack, const char *dir)
   if (rc != RIG_OK)
     return rc;
   rig_docker *docker = NULL;
-  if ((rc = rig__stack_docker(&docker, stack)) != RIG_OK)
-    return rc;
   rig_docker_containers *containers = NULL;
-  if ((rc = rig__stack_list_containers(&containers, docker, stack->project_name)) != RIG_OK)
+  if ((rc = rig__stack_containers(&containers, &docker, stack)) != RIG_OK)
     return rc;
   rig_buf summary = RIG_BUF_INIT, problems = RIG_BUF_INIT;
   rig__buf_printf(&summary, "project %s: %zu container(s)\n\n", stack->project_name,

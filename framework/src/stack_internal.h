@@ -100,6 +100,8 @@ void rig__stack_network_labels(rig__labels *labels, const rig__label_context *ct
 void rig__stack_volume_labels(rig__labels *labels, const rig__label_context *ctx,
                               const rig_compose_volume *volume);
 
+/* The compose spelling of a depends_on condition, e.g. "service_healthy". */
+const char *rig__stack_condition_name(rig_compose_condition condition);
 /* "db:service_healthy:false,cache:service_started:false"; free() it. */
 char *rig__stack_depends_label(const rig_compose_service *service);
 /* The service names of such a label (also of the older "db,cache" form): a NULL-terminated
@@ -230,5 +232,7 @@ int rig__stack_ensure_volumes(rig_stack *stack, rig_docker *docker,
 /* The project's containers (all states), sorted by service and number. */
 int rig__stack_list_containers(rig_docker_containers **out, rig_docker *docker,
                                const char *project);
+/* The stack's own connection (through *out_docker) and its project's containers. */
+int rig__stack_containers(rig_docker_containers **out, rig_docker **out_docker, rig_stack *stack);
 
 #endif

@@ -91,7 +91,7 @@ void rig__labels_dispose(rig__labels *labels)
   labels->count = 0;
 }
 
-static const char *condition_name(rig_compose_condition condition)
+const char *rig__stack_condition_name(rig_compose_condition condition)
 {
   switch (condition) {
   case RIG_COMPOSE_CONDITION_HEALTHY:
@@ -109,7 +109,7 @@ char *rig__stack_depends_label(const rig_compose_service *service)
   for (size_t i = 0; i < service->depends_on_count; i++) {
     const rig_compose_dependency *dep = &service->depends_on[i];
     rig__buf_printf(&text, "%s%s:%s:%s", i ? "," : "", dep->service,
-                    condition_name(dep->condition), dep->restart ? "true" : "false");
+                    rig__stack_condition_name(dep->condition), dep->restart ? "true" : "false");
   }
   return rig__buf_detach(&text);
 }

@@ -64,6 +64,17 @@ static int service_uses_network(const rig_compose_project *project, const char *
   return 0;
 }
 
+/* driver_opts as the docker module takes them (strings borrowed); free() it. */
+static rig_docker_label *driver_options(const rig_compose_kv *items, size_t count)
+{
+  rig_docker_label *opts = rig__calloc(count + 1, sizeof *opts);
+  for (size_t i = 0; i < count; i++) {
+    opts[i].key = items[i].key;
+    opts[i].value = items[i].value;
+  }
+  return opts;
+}
+
 int rig__stack_ensure_networks(rig_stack *stack, rig_docker *docker,
                                const rig__label_context *label_ctx)
 {
@@ -87,11 +98,7 @@ int rig__stack_ensure_networks(rig_stack *stack, rig_docker *docker,
     rig__labels labels = {0};
     rig__stack_network_labels(&labels, label_ctx, net);
     rig_docker_label *view = rig__labels_view(&labels);
-    rig_docker_label *opts = rig__calloc(net->driver_opt_count + 1, sizeof *opts);
-    for (size_t o = 0; o < net->driver_opt_count; o++) {
-      opts[o].key = net->driver_opts[o].key;
-      opts[o].value = net->driver_opts[o].value;
-    }
+    rig_docker_label *opts = driver_options(net->driver_opts, net->driver_opt_count);
     rig_docker_network_spec spec = RIG_DOCKER_NETWORK_SPEC_INIT;
     spec.name = net->name;
     spec.driver = net->driver;
@@ -134,11 +141,7 @@ int rig__stack_ensure_volumes(rig_stack *stack, rig_docker *docker,
     rig__labels labels = {0};
     rig__stack_volume_labels(&labels, label_ctx, vol);
     rig_docker_label *view = rig__labels_view(&labels);
-    rig_docker_label *opts = rig__calloc(vol->driver_opt_count + 1, sizeof *opts);
-    for (size_t o = 0; o < vol->driver_opt_count; o++) {
-      opts[o].key = vol->driver_opts[o].key;
-      opts[o].value = vol->driver_opts[o].value;
-    }
+    rig_docker_label *opts = driver_options(vol->driver_opts, vol->driver_opt_count);
     rig_docker_volume_spec spec = RIG_DOCKER_VOLUME_SPEC_INIT;
     spec.name = vol->name;
     spec.driver = vol->driver;

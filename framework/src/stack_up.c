@@ -156,18 +156,6 @@ static int first_nonzero_exit(const svc_run *run, int *code)
   return 0;
 }
 
-static const char *condition_text(rig_compose_condition condition)
-{
-  switch (condition) {
-  case RIG_COMPOSE_CONDITION_HEALTHY:
-    return "service_healthy";
-  case RIG_COMPOSE_CONDITION_COMPLETED_SUCCESSFULLY:
-    return "service_completed_successfully";
-  default:
-    return "service_started";
-  }
-}
-
 /* 1: satisfied, 0: not yet, -1: failed (error set). Call with ctx->lock held. */
 static int dependency_state(svc_run *run, const rig_compose_dependency *dep, svc_run *dep_run)
 {
@@ -334,7 +322,7 @@ static int wait_for_dependencies(svc_run *run)
     }
     if (rig__now_ms() >= ctx->deadline_ms) {
       rc = rig_error_set(RIG_ETIMEOUT, "service %s: timed out waiting for %s (%s)", svc->name,
-                         waiting_for->service, condition_text(waiting_for->condition));
+                         waiting_for->service, rig__stack_condition_name(waiting_for->condition));
       fail_locked(run, rc, NULL);
       break;
     }
