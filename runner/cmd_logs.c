@@ -36,7 +36,7 @@ static int run_logs(int argc, char **argv)
       lo.follow = 1;
       continue;
     }
-    if ((v = stack_cli_value("--tail", argc, argv, &i, &missing)) || missing) {
+    if ((v = runner_option_value("--tail", argc, argv, &i, &missing)) || missing) {
       int64_t n = 0;
       if (missing || (strcmp(v, "all") != 0 && (rig_parse_int(&n, v) != RIG_OK || n < 0))) {
         free(services);

@@ -42,10 +42,10 @@ static int run_up(int argc, char **argv)
     int missing = 0;
     const char *arg = argv[i];
     const char *v;
-    if ((v = stack_cli_value("--timeout", argc, argv, &i, &missing)) || missing) {
+    if ((v = runner_option_value("--timeout", argc, argv, &i, &missing)) || missing) {
       if (missing || rig_duration_parse(&timeout_ms, v) != RIG_OK || timeout_ms <= 0)
         return runner_usage_error("up", "--timeout needs a duration such as 90s or 2m");
-    } else if ((v = stack_cli_value("--pull", argc, argv, &i, &missing)) || missing) {
+    } else if ((v = runner_option_value("--pull", argc, argv, &i, &missing)) || missing) {
       if (missing)
         return runner_usage_error("up", "--pull needs missing, always or never");
       if (strcmp(v, "missing") == 0)

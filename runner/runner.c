@@ -91,6 +91,24 @@ int runner_wants_help(int argc, char **argv)
   return 0;
 }
 
+const char *runner_option_value(const char *name, int argc, char **argv, int *i, int *missing)
+{
+  const char *arg = argv[*i];
+  size_t len = strlen(name);
+  *missing = 0;
+  if (strncmp(arg, name, len) != 0)
+    return NULL;
+  if (arg[len] == '=')
+    return arg + len + 1;
+  if (arg[len] != '\0')
+    return NULL;
+  if (*i + 1 >= argc) {
+    *missing = 1;
+    return NULL;
+  }
+  return argv[++*i];
+}
+
 int runner_print_usage(const runner_command *cmd)
 {
   fputs(cmd->usage, stdout);

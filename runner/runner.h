@@ -53,6 +53,13 @@ int runner_usage_error(const char *command, const char *fmt, ...) RIG_PRINTF(2, 
 /* 1 when argv holds -h or --help before any "--". */
 int runner_wants_help(int argc, char **argv);
 
+/*
+ * The value of an option taking one at argv[*i] ("--tail 5", "--tail=5"; *i advances past
+ * a separate value), or NULL when argv[*i] is not that option. *missing is set when the
+ * value is absent.
+ */
+const char *runner_option_value(const char *name, int argc, char **argv, int *i, int *missing);
+
 /* Prints a command's usage text on stdout; returns 0. */
 int runner_print_usage(const runner_command *cmd);
 

@@ -11,29 +11,11 @@
 
 /* ---- options ---- */
 
-const char *stack_cli_value(const char *name, int argc, char **argv, int *i, int *missing)
-{
-  const char *arg = argv[*i];
-  size_t len = strlen(name);
-  *missing = 0;
-  if (strncmp(arg, name, len) != 0)
-    return NULL;
-  if (arg[len] == '=')
-    return arg + len + 1;
-  if (arg[len] != '\0')
-    return NULL;
-  if (*i + 1 >= argc) {
-    *missing = 1;
-    return NULL;
-  }
-  return argv[++*i];
-}
-
 static const char *short_or_long(const char *shortname, const char *longname, int argc,
                                  char **argv, int *i, int *missing)
 {
   const char *arg = argv[*i];
-  const char *v = stack_cli_value(longname, argc, argv, i, missing);
+  const char *v = runner_option_value(longname, argc, argv, i, missing);
   if (v || *missing)
     return v;
   size_t len = strlen(shortname);

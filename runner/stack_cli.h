@@ -28,12 +28,6 @@ typedef struct stack_cli {
 int stack_cli_common_option(stack_cli *cli, int argc, char **argv, int *i);
 
 /*
- * The value of an option taking one at argv[*i] ("--tail 5", "--tail=5"), or NULL when
- * argv[*i] is not that option. *missing is set when the value is absent.
- */
-const char *stack_cli_value(const char *name, int argc, char **argv, int *i, int *missing);
-
-/*
  * Loads the compose project into cli->model (logging its warnings), once.
  * @return an exit code: 0, 2 for a missing or bad compose file, 3...
  */

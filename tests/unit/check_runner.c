@@ -1,6 +1,7 @@
 /*
  * check_runner.c - the stackrig command line: help, version, dispatch and the exit codes
- * of usage errors. Runs the real binary of the build tree.
+ * of usage errors (the stack commands' options among them). Runs the real binary of the
+ * build tree.
  */
 #ifdef HAVE_CONFIG_H
 #include <config.h>
@@ -100,6 +101,44 @@ START_TEST(help_of_each_command)
 }
 END_TEST
 
+/* The options the stack commands share (runner_option_value, stack_cli_common_option) and
+ * their own: each mistake is a usage error (2) that names it, before any engine is asked. */
+static const struct {
+  const char *args[5]; /* NULL-terminated */
+  const char *error;   /* expected in stderr */
+} stack_usage_cases[] = {
+    {{"logs", "--tail", NULL}, "--tail needs a number of lines or 'all'"},
+    {{"logs", "--tail=many", NULL}, "--tail needs a number of lines or 'all'"},
+    {{"logs", "--bogus", NULL}, "unknown argument '--bogus'"},
+    {{"up", "--timeout", NULL}, "--timeout needs a duration such as 90s or 2m"},
+    {{"up", "--timeout=0", NULL}, "--timeout needs a duration such as 90s or 2m"},
+    {{"up", "--pull", NULL}, "--pull needs missing, always or never"},
+    {{"up", "--pull=sometimes", NULL}, "--pull: 'sometimes' is not missing, always or never"},
+    {{"up", "-f", NULL}, "-f needs a file name"},
+    {{"down", "--bogus", NULL}, "unknown argument '--bogus'"},
+    {{"down", "--file", NULL}, "--file needs a file name"},
+    {{"status", "-p", NULL}, "-p needs a project name"},
+    {{"status", "--project-name=", NULL}, "the project name is empty"},
+    {{"port", "db", NULL}, "expected SERVICE and PORT"},
+    {{"port", "db", "5432", "extra", NULL}, "unknown argument 'extra'"},
+    {{"port", "db", "http", NULL}, "'http' is not a port (such as 5432 or 53/udp)"},
+};
+
+START_TEST(stack_command_usage_errors)
+{
+  const char *const *a = stack_usage_cases[_i].args;
+  /* Should a case get past its options, it fails on an engine that cannot be there. */
+  setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock", 1);
+  char *err = NULL;
+  int rc = rig_test_stackrig(NULL, &err, a[0], a[1], a[2], a[3], NULL);
+  unsetenv("DOCKER_HOST");
+  ck_assert_msg(rc == 2, "%s %s: exit %d, stderr: %s", a[0], a[1], rc, err);
+  ck_assert_msg(strstr(err, stack_usage_cases[_i].error) != NULL, "%s %s: stderr: %s", a[0], a[1],
+                err);
+  free(err);
+}
+END_TEST
+
 static Suite *runner_suite(void)
 {
   Suite *s = suite_create("runner");
@@ -109,6 +148,8 @@ static Suite *runner_suite(void)
   tcase_add_test(tc, no_arguments_is_usage_error);
   tcase_add_test(tc, unknown_command_is_usage_error_with_hint);
   tcase_add_test(tc, help_of_each_command);
+  tcase_add_loop_test(tc, stack_command_usage_errors, 0,
+                      (int)(sizeof stack_usage_cases / sizeof stack_usage_cases[0]));
   suite_add_tcase(s, tc);
   return s;
 }
