@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -56,9 +57,13 @@ typedef struct run {
   int use_pwait2;
   /* Per socket: the epoll events curl wants and those epoll has. Changes are applied in
    * one go before each wait, so that a connection curl lets go of when a request ends and
-   * takes up again for the next request costs no system call. */
+   * takes up again for the next request costs no system call. That is only safe for
+   * sockets whose opening and closing we see (connections, through on_open and on_close:
+   * a closed socket leaves epoll by itself and its number can come back); others that
+   * curl watches (its resolver's socket pair) are applied at once. */
   uint8_t *wanted;
   uint8_t *registered;
+  uint8_t *owned;
   uint8_t *is_dirty;
   int *dirty;
   int dirty_count;
@@ -143,10 +148,12 @@ static void watch_grow(run *r, int fd)
   r->wanted = rig__realloc(r->wanted, (size_t)size);
   r->registered = rig__realloc(r->registered, (size_t)size);
   r->is_dirty = rig__realloc(r->is_dirty, (size_t)size);
+  r->owned = rig__realloc(r->owned, (size_t)size);
   r->dirty = rig__realloc(r->dirty, (size_t)size * sizeof *r->dirty);
   memset(r->wanted + r->watch_size, 0, (size_t)(size - r->watch_size));
   memset(r->registered + r->watch_size, 0, (size_t)(size - r->watch_size));
   memset(r->is_dirty + r->watch_size, 0, (size_t)(size - r->watch_size));
+  memset(r->owned + r->watch_size, 0, (size_t)(size - r->watch_size));
   r->watch_size = size;
 }
 
@@ -161,26 +168,30 @@ static void watch_set(run *r, int fd, uint8_t events)
   }
 }
 
+static void watch_apply(run *r, int fd)
+{
+  if (r->wanted[fd] == r->registered[fd])
+    return;
+  struct epoll_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.events = r->wanted[fd];
+  ev.data.fd = fd;
+  if (r->wanted[fd] == 0) {
+    epoll_ctl(r->epoll_fd, EPOLL_CTL_DEL, fd, NULL);
+  } else if (r->registered[fd] == 0) {
+    if (epoll_ctl(r->epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0 && errno == EEXIST)
+      epoll_ctl(r->epoll_fd, EPOLL_CTL_MOD, fd, &ev);
+  } else if (epoll_ctl(r->epoll_fd, EPOLL_CTL_MOD, fd, &ev) != 0 && errno == ENOENT) {
+    epoll_ctl(r->epoll_fd, EPOLL_CTL_ADD, fd, &ev);
+  }
+  r->registered[fd] = r->wanted[fd];
+}
+
 static void watch_flush(run *r)
 {
   for (int i = 0; i < r->dirty_count; i++) {
-    int fd = r->dirty[i];
-    r->is_dirty[fd] = 0;
-    if (r->wanted[fd] == r->registered[fd])
-      continue;
-    struct epoll_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.events = r->wanted[fd];
-    ev.data.fd = fd;
-    if (r->wanted[fd] == 0) {
-      epoll_ctl(r->epoll_fd, EPOLL_CTL_DEL, fd, NULL);
-    } else if (r->registered[fd] == 0) {
-      if (epoll_ctl(r->epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0 && errno == EEXIST)
-        epoll_ctl(r->epoll_fd, EPOLL_CTL_MOD, fd, &ev);
-    } else if (epoll_ctl(r->epoll_fd, EPOLL_CTL_MOD, fd, &ev) != 0 && errno == ENOENT) {
-      epoll_ctl(r->epoll_fd, EPOLL_CTL_ADD, fd, &ev);
-    }
-    r->registered[fd] = r->wanted[fd];
+    r->is_dirty[r->dirty[i]] = 0;
+    watch_apply(r, r->dirty[i]);
   }
   r->dirty_count = 0;
 }
@@ -193,8 +204,36 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *
   if (what != CURL_POLL_REMOVE)
     events = (uint8_t)(((what & CURL_POLL_IN) ? EPOLLIN : 0u) |
                        ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u));
-  watch_set(userp, fd, events);
+  run *r = userp;
+  if (fd < r->watch_size && r->owned[fd]) {
+    watch_set(r, fd, events);
+    return 0;
+  }
+  /* not a connection we saw open (its number may have been reused unseen): apply now */
+  struct epoll_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.events = events;
+  ev.data.fd = fd;
+  if (events == 0)
+    epoll_ctl(r->epoll_fd, EPOLL_CTL_DEL, fd, NULL);
+  else if (epoll_ctl(r->epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0 && errno == EEXIST)
+    epoll_ctl(r->epoll_fd, EPOLL_CTL_MOD, fd, &ev);
   return 0;
+}
+
+static curl_socket_t on_open(void *userp, curlsocktype purpose, struct curl_sockaddr *address)
+{
+  (void)purpose;
+  run *r = userp;
+  int fd = socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+  if (fd < 0)
+    return CURL_SOCKET_BAD;
+  if (fd >= r->watch_size)
+    watch_grow(r, fd);
+  r->owned[fd] = 1;
+  r->registered[fd] = 0; /* a new socket is in no epoll set, whatever its number was */
+  r->wanted[fd] = 0;
+  return fd;
 }
 
 /* libcurl closes its sockets through here: a closed socket leaves the epoll set by itself,
@@ -205,6 +244,7 @@ static int on_close(void *userp, curl_socket_t fd)
   if (fd < r->watch_size) {
     r->registered[fd] = 0;
     r->wanted[fd] = 0;
+    r->owned[fd] = 0;
   }
   return close(fd);
 }
@@ -582,6 +622,8 @@ static void setup_slot(run *r, slot *s)
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, s);
+  curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, on_open);
+  curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, r);
   curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, on_close);
   curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, r);
   curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
@@ -658,6 +700,7 @@ static int prepare(run *r)
     free(r->wanted); /* after curl_multi_cleanup: closing connections calls on_close */
     free(r->registered);
     free(r->is_dirty);
+    free(r->owned);
     free(r->dirty);
     r->parsed_url = NULL;
   }
@@ -702,6 +745,7 @@ static void teardown(run *r)
   free(r->wanted); /* after curl_multi_cleanup: closing connections calls on_close */
   free(r->registered);
   free(r->is_dirty);
+  free(r->owned);
   free(r->dirty);
   if (r->epoll_fd >= 0)
     close(r->epoll_fd);

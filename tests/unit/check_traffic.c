@@ -614,6 +614,26 @@ START_TEST(closed_model_sends_exactly_the_count)
 }
 END_TEST
 
+START_TEST(host_names_and_many_connections)
+{
+  /* a name instead of an address, and more connections than the server thread pool has
+   * ever seen at once: sockets are opened, reused and closed through our callbacks */
+  server *srv = server_start();
+  char *url = rig__sprintf("http://localhost:%d/", srv->port);
+  rig_traffic_options opts = RIG_TRAFFIC_OPTIONS_INIT;
+  opts.request.url = url;
+  opts.requests = 2000;
+  opts.connections = 40;
+  rig_traffic_result *result = NULL;
+  ck_assert_int_eq(rig_traffic_run(&result, &opts), RIG_OK);
+  ck_assert_uint_eq(rig_traffic_result_status_count(result, 200), 2000);
+  ck_assert_int_eq(atomic_load(&srv->requests), 2000);
+  rig_traffic_result_free(result);
+  free(url);
+  server_stop(srv);
+}
+END_TEST
+
 typedef struct mix {
   char url[128];
   const char *base;
@@ -966,6 +986,7 @@ static Suite *traffic_suite(void)
   tcase_add_test(tc, silent_server_gives_timeouts);
   tcase_add_test(tc, open_model_counts_latency_from_intended_time);
   tcase_add_test(tc, closed_model_sends_exactly_the_count);
+  tcase_add_test(tc, host_names_and_many_connections);
   tcase_add_test(tc, request_callback_varies_requests_and_can_stop);
   tcase_add_test(tc, cancel_stops_the_run_and_keeps_the_partial_result);
   tcase_add_test(tc, warmup_is_not_counted);
