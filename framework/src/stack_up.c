@@ -480,7 +480,8 @@ static int wait_for_self(svc_run *run, rig_docker *docker)
       break;
     } else if (!ctx->wait_ready) {
       break;
-    } else if (!run->has_health || all_set(run->healthy, run->replicas)) {
+    } else if (!run->has_health || all_set(run->healthy, run->replicas) ||
+               (ctx->stack->opts.ready && ctx->stack->opts.ready_replaces_health)) {
       break;
     }
     if (ctx->events_ended) {

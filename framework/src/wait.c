@@ -294,6 +294,7 @@ int rig_wait_install(rig_wait *wait, rig_stack_options *opts)
   opts->progress_userdata = wait;
   opts->ready = rig_wait_ready_hook;
   opts->ready_userdata = wait;
+  opts->ready_replaces_health = 1;
   return RIG_OK;
 }
 

@@ -523,6 +523,29 @@ START_TEST(health_strategy)
 }
 END_TEST
 
+/* A declared readiness decides on its own: up does not also wait for the compose
+ * healthcheck, whose first run here is an hour away (with the interval of a real stack, that
+ * wait is what made postgres and prometheus look ready up to a second late). */
+START_TEST(declared_readiness_does_not_wait_for_healthcheck)
+{
+  int rc = tiny_up("  slowcheck:\n"
+                   "    image: ${TINY}\n"
+                   "    command: [\"sh\", \"-c\", \"echo serving; exec sleep 1000\"]\n"
+                   "    healthcheck:\n"
+                   "      test: [\"CMD\", \"true\"]\n"
+                   "      interval: 1h\n"
+                   "    x-stackrig:\n"
+                   "      ready: { log: { pattern: \"serving\" } }\n",
+                   120000);
+  ck_assert_msg(rc == RIG_OK, "%s", error_text());
+  rig_stack_status *status = NULL;
+  ck_assert_int_eq(rig_stack_get_status(&status, current.stack), RIG_OK);
+  ck_assert_str_eq(status->services[0].state, "running");
+  ck_assert_str_eq(status->services[0].health, "starting");
+  rig_stack_status_free(status);
+}
+END_TEST
+
 START_TEST(health_without_healthcheck_is_named)
 {
   int rc = tiny_up("  nohealth:\n"
@@ -676,6 +699,7 @@ static Suite *ready_suite(void)
   tcase_add_test(small, exec_and_composition);
   tcase_add_test(small, health_strategy);
   tcase_add_test(small, health_without_healthcheck_is_named);
+  tcase_add_test(small, declared_readiness_does_not_wait_for_healthcheck);
   tcase_add_test(small, restart_fails_fast);
   tcase_add_test(small, unpublished_port_is_named);
   tcase_add_test(small, bad_spec_is_named);

@@ -85,11 +85,16 @@ typedef struct rig_stack_options {
   void *progress_userdata;
   rig_stack_ready_cb ready;
   void *ready_userdata;
+  /** 1: the ready hook alone decides when a service is ready, so up does not first wait
+      for the service's compose healthcheck (whose interval would delay it); dependents
+      with condition service_healthy still wait for the engine's health. rig_wait_install()
+      sets it, since its probes wait for health themselves where that is the strategy. */
+  int ready_replaces_health;
 } rig_stack_options;
 
 #define RIG_STACK_OPTIONS_VERSION 1
 #define RIG_STACK_OPTIONS_INIT                                                                 \
-  {RIG_STACK_OPTIONS_VERSION, NULL, NULL, NULL, RIG_STACK_PULL_MISSING, 0, NULL, NULL, NULL, NULL}
+  {RIG_STACK_OPTIONS_VERSION, NULL, NULL, NULL, RIG_STACK_PULL_MISSING, 0, NULL, NULL, NULL, NULL, 0}
 
 /**
  * Makes a stack for a compose project (it does not touch the engine yet).
