@@ -8,23 +8,6 @@
 
 #include "runner.h"
 
-static const char *option_value(const char *name, int argc, char **argv, int *i, int *missing)
-{
-  const char *arg = argv[*i];
-  size_t len = strlen(name);
-  if (strncmp(arg, name, len) != 0)
-    return NULL;
-  if (arg[len] == '=')
-    return arg + len + 1;
-  if (arg[len] != '\0')
-    return NULL;
-  if (*i + 1 >= argc) {
-    *missing = 1;
-    return NULL;
-  }
-  return argv[++*i];
-}
-
 static void on_applied(const rig_pg_migration *m, void *userdata)
 {
   (void)userdata;
@@ -67,15 +50,15 @@ static int run_migrate(int argc, char **argv)
   for (int i = 1; i < argc; i++) {
     int missing = 0;
     const char *v;
-    if ((v = option_value("--dsn", argc, argv, &i, &missing)) || missing) {
+    if ((v = runner_option_value("--dsn", argc, argv, &i, &missing)) || missing) {
       if (missing || !*v)
         return runner_usage_error("migrate", "--dsn needs a connection string or URI");
       dsn = v;
-    } else if ((v = option_value("--dir", argc, argv, &i, &missing)) || missing) {
+    } else if ((v = runner_option_value("--dir", argc, argv, &i, &missing)) || missing) {
       if (missing || !*v)
         return runner_usage_error("migrate", "--dir needs a folder of NNN_name.sql files");
       dir = v;
-    } else if ((v = option_value("--lock-timeout", argc, argv, &i, &missing)) || missing) {
+    } else if ((v = runner_option_value("--lock-timeout", argc, argv, &i, &missing)) || missing) {
       if (missing || rig_duration_parse(&lock_timeout_ms, v) != RIG_OK || lock_timeout_ms <= 0)
         return runner_usage_error("migrate", "--lock-timeout needs a duration such as 30s");
     } else if (strcmp(argv[i], "--status") == 0) {
