@@ -11,7 +11,6 @@
 
 /* Appends s as a JSON string literal; invalid UTF-8 bytes become U+FFFD. */
 void rig__json_string(rig_buf *buf, const char *s);
-void rig__json_string_n(rig_buf *buf, const char *s, size_t len);
 /* Appends a double as the shortest JSON number that reads back the same; NaN and the
  * infinities become the strings "NaN", "Infinity", "-Infinity" (proto3 JSON). */
 void rig__json_double(rig_buf *buf, double value);

@@ -15,85 +15,11 @@
 #include "otlp_internal.h"
 #include "stackrig/error.h"
 
-/* Length of the valid UTF-8 sequence at s (at most len bytes), or 0 when invalid. */
-static size_t utf8_sequence(const unsigned char *s, size_t len)
-{
-  unsigned char c = s[0];
-  size_t need;
-  uint32_t cp;
-  if (c < 0x80)
-    return 1;
-  if (c >= 0xc2 && c <= 0xdf) {
-    need = 2;
-    cp = c & 0x1f;
-  } else if (c >= 0xe0 && c <= 0xef) {
-    need = 3;
-    cp = c & 0x0f;
-  } else if (c >= 0xf0 && c <= 0xf4) {
-    need = 4;
-    cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (len < need)
-    return 0;
-  for (size_t i = 1; i < need; i++) {
-    if ((s[i] & 0xc0) != 0x80)
-      return 0;
-    cp = cp << 6 | (s[i] & 0x3f);
-  }
-  /* Overlong forms, surrogates and code points past U+10FFFF are not UTF-8. */
-  if ((need == 3 && cp < 0x800) || (need == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-      (cp >= 0xd800 && cp <= 0xdfff))
-    return 0;
-  return need;
-}
-
-void rig__json_string_n(rig_buf *buf, const char *s, size_t len)
-{
-  const unsigned char *p = (const unsigned char *)s;
-  rig__buf_putc(buf, '"');
-  size_t i = 0;
-  while (i < len) {
-    unsigned char c = p[i];
-    if (c == '"' || c == '\\') {
-      rig__buf_putc(buf, '\\');
-      rig__buf_putc(buf, (char)c);
-      i++;
-    } else if (c < 0x20) {
-      switch (c) {
-      case '\n':
-        rig__buf_puts(buf, "\\n");
-        break;
-      case '\r':
-        rig__buf_puts(buf, "\\r");
-        break;
-      case '\t':
-        rig__buf_puts(buf, "\\t");
-        break;
-      default:
-        rig__buf_printf(buf, "\\u%04x", c);
-      }
-      i++;
-    } else {
-      size_t n = utf8_sequence(p + i, len - i);
-      if (n == 0) {
-        rig__buf_puts(buf, "\xef\xbf\xbd");
-        i++;
-      } else {
-        rig__buf_append(buf, p + i, n);
-        i += n;
-      }
-    }
-  }
-  rig__buf_putc(buf, '"');
-}
-
 void rig__json_string(rig_buf *buf, const char *s)
 {
   if (s == NULL)
     s = "";
-  rig__json_string_n(buf, s, strlen(s));
+  rig__buf_put_json_string(buf, s);
 }
 
 void rig__json_double(rig_buf *buf, double value)

@@ -269,8 +269,12 @@ void rig__buf_put_percent_encoded(rig_buf *buf, const char *text, const char *ke
  * rejected, or fail to print, for one bad byte. */
 void rig__buf_put_json_string(rig_buf *buf, const char *text)
 {
+  rig__buf_put_json_string_n(buf, text, strlen(text));
+}
+
+void rig__buf_put_json_string_n(rig_buf *buf, const char *text, size_t len)
+{
   const unsigned char *s = (const unsigned char *)text;
-  size_t len = strlen(text);
   rig__buf_putc(buf, '"');
   for (size_t i = 0; i < len;) {
     unsigned char c = s[i];

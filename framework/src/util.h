@@ -64,5 +64,7 @@ size_t rig__utf8_sequence_length(const void *bytes, size_t len);
 /* Appends text as a quoted JSON string that is valid whatever text holds: control
  * characters escaped, bytes that are not UTF-8 written as \ufffd. */
 void rig__buf_put_json_string(rig_buf *buf, const char *text);
+/* As rig__buf_put_json_string() for len bytes that may hold NULs (written as \u0000). */
+void rig__buf_put_json_string_n(rig_buf *buf, const char *text, size_t len);
 
 #endif
