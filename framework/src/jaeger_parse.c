@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base64.h"
 #include "jaeger_reader.h"
 #include "stackrig/error.h"
 
@@ -141,7 +142,7 @@ int rig__jr_read_id(rig__jreader *r, json_object *value, const char *key, uint8_
   } else {
     uint8_t *bytes = NULL;
     size_t len = 0;
-    int decoded = rig__base64_decode(&bytes, &len, s) == 0;
+    int decoded = rig__base64_decode(&bytes, &len, s, strlen(s), RIG_BASE64_EITHER) == 0;
     if (!decoded || len != size) {
       free(bytes);
       size_t saved = rig__jr_path_key(r, key);
@@ -246,9 +247,10 @@ static int read_any_value(rig__jreader *r, json_object *obj, rig_value *out)
     out->type = RIG_VALUE_DOUBLE;
     return rig__jr_read_double(r, v, &out->number);
   } else if ((v = rig__jr_member2(obj, "bytesValue", "bytes_value")) != NULL) {
+    const char *text = rig__jr_string_or_empty(v);
     uint8_t *bytes;
     size_t len;
-    if (rig__base64_decode(&bytes, &len, rig__jr_string_or_empty(v)) != 0)
+    if (rig__base64_decode(&bytes, &len, text, strlen(text), RIG_BASE64_EITHER) != 0)
       return rig__jr_fail(r, "bytesValue is not base64: %s", json_object_to_json_string(v));
     out->type = RIG_VALUE_BYTES;
     uint8_t *copy = rig__jaeger_arena_alloc(r->arena, len ? len : 1);

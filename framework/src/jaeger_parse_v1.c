@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base64.h"
 #include "jaeger_reader.h"
 #include "stackrig/error.h"
 
@@ -84,9 +85,10 @@ static int read_v1_tag(rig__jreader *r, json_object *tag, rig_attribute *out)
     out->value.type = RIG_VALUE_DOUBLE;
     return rig__jr_read_double(r, value, &out->value.number);
   } else if (strcasecmp(type, "binary") == 0) {
+    const char *text = rig__jr_string_or_empty(value);
     uint8_t *bytes;
     size_t len;
-    if (rig__base64_decode(&bytes, &len, rig__jr_string_or_empty(value)) == 0) {
+    if (rig__base64_decode(&bytes, &len, text, strlen(text), RIG_BASE64_EITHER) == 0) {
       uint8_t *copy = rig__jaeger_arena_alloc(r->arena, len ? len : 1);
       memcpy(copy, bytes, len);
       free(bytes);

@@ -1,5 +1,5 @@
 /*
- * jwt.c - HS256 JSON Web Tokens: claims to JSON (json-c), base64url, HMAC-SHA256 signing
+ * jwt.c - HS256 JSON Web Tokens: claims to JSON (json-c), base64url segments, HMAC-SHA256 signing
  * and verification.
  */
 #include "stackrig/jwt.h"
@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base64.h"
 #include "jwt_internal.h"
 #include "sha256.h"
 #include "stackrig/error.h"
@@ -19,87 +20,23 @@
 #endif
 #define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
-static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-char *rig__base64url_encode(const void *data, size_t len)
+/* One JWS segment: base64url without padding (RFC 7515 section 2). */
+static char *segment(const void *data, size_t len)
 {
-  const uint8_t *in = data;
-  char *out = rig__malloc((len + 2) / 3 * 4 + 1);
-  size_t o = 0, i = 0;
-  for (; i + 3 <= len; i += 3) {
-    uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-    out[o++] = alphabet[v >> 18];
-    out[o++] = alphabet[(v >> 12) & 63];
-    out[o++] = alphabet[(v >> 6) & 63];
-    out[o++] = alphabet[v & 63];
-  }
-  if (len - i == 1) {
-    uint32_t v = (uint32_t)in[i] << 16;
-    out[o++] = alphabet[v >> 18];
-    out[o++] = alphabet[(v >> 12) & 63];
-  } else if (len - i == 2) {
-    uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
-    out[o++] = alphabet[v >> 18];
-    out[o++] = alphabet[(v >> 12) & 63];
-    out[o++] = alphabet[(v >> 6) & 63];
-  }
-  out[o] = '\0';
-  return out;
-}
-
-static int decode_char(char c)
-{
-  if (c >= 'A' && c <= 'Z')
-    return c - 'A';
-  if (c >= 'a' && c <= 'z')
-    return c - 'a' + 26;
-  if (c >= '0' && c <= '9')
-    return c - '0' + 52;
-  if (c == '-')
-    return 62;
-  if (c == '_')
-    return 63;
-  return -1;
-}
-
-int rig__base64url_decode(uint8_t **out, size_t *out_len, const char *text, size_t len)
-{
-  while (len > 0 && text[len - 1] == '=')
-    len--;
-  if (len % 4 == 1)
-    return -1; /* one leftover character cannot hold a whole byte */
-  uint8_t *bytes = rig__malloc(len / 4 * 3 + 3);
-  size_t o = 0;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (size_t i = 0; i < len; i++) {
-    int v = decode_char(text[i]);
-    if (v < 0) {
-      free(bytes);
-      return -1;
-    }
-    acc = (acc << 6) | (uint32_t)v;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      bytes[o++] = (uint8_t)(acc >> bits);
-    }
-  }
-  bytes[o] = '\0';
-  *out = bytes;
-  *out_len = o;
-  return 0;
+  rig_buf buf = RIG_BUF_INIT;
+  rig__base64_encode(&buf, data, len, RIG_BASE64_URL);
+  return rig__buf_detach(&buf);
 }
 
 char *rig__jws_sign_hs256(const void *header, size_t header_len, const void *payload,
                           size_t payload_len, const void *key, size_t key_len)
 {
-  char *h = rig__base64url_encode(header, header_len);
-  char *p = rig__base64url_encode(payload, payload_len);
+  char *h = segment(header, header_len);
+  char *p = segment(payload, payload_len);
   char *signing_input = rig__sprintf("%s.%s", h, p);
   uint8_t mac[RIG_SHA256_DIGEST_LEN];
   rig__hmac_sha256(mac, key, key_len, signing_input, strlen(signing_input));
-  char *s = rig__base64url_encode(mac, sizeof mac);
+  char *s = segment(mac, sizeof mac);
   char *token = rig__sprintf("%s.%s", signing_input, s);
   free(h);
   free(p);
@@ -198,9 +135,12 @@ int rig_jwt_verify_hs256(char **out_claims, const char *token, const void *key, 
   size_t header_len = 0, payload_len = 0, signature_len = 0;
   json_object *header_json = NULL;
   int rc = RIG_OK;
-  if (rig__base64url_decode(&header, &header_len, token, (size_t)(dot1 - token)) != 0 ||
-      rig__base64url_decode(&payload, &payload_len, dot1 + 1, (size_t)(dot2 - dot1 - 1)) != 0 ||
-      rig__base64url_decode(&signature, &signature_len, dot2 + 1, strlen(dot2 + 1)) != 0) {
+  if (rig__base64_decode(&header, &header_len, token, (size_t)(dot1 - token), RIG_BASE64_URL) !=
+          0 ||
+      rig__base64_decode(&payload, &payload_len, dot1 + 1, (size_t)(dot2 - dot1 - 1),
+                         RIG_BASE64_URL) != 0 ||
+      rig__base64_decode(&signature, &signature_len, dot2 + 1, strlen(dot2 + 1), RIG_BASE64_URL) !=
+          0) {
     rc = rig_error_set(RIG_EPARSE, "JWT: a part is not base64url");
     goto cleanup;
   }

@@ -19,10 +19,6 @@ void rig__json_any_value(rig_buf *buf, const rig_value *value);
 /* Appends an OTLP attribute array: [{"key": ..., "value": AnyValue}, ...]. */
 void rig__json_attributes(rig_buf *buf, const rig_attribute *attributes, size_t count);
 
-void rig__base64_encode(rig_buf *buf, const uint8_t *data, size_t len);
-/* Decodes standard or URL-safe base64, padding optional. Returns 0, or -1 when malformed. */
-int rig__base64_decode(uint8_t **out, size_t *out_len, const char *text);
-
 /* Deep copy of a value into freshly allocated memory, and its release. */
 void rig__value_copy(rig_value *out, const rig_value *value);
 void rig__value_dispose(rig_value *value);

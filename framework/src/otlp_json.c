@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "otlp_internal.h"
 #include "stackrig/error.h"
 
@@ -39,70 +40,6 @@ void rig__json_double(rig_buf *buf, double value)
       break;
   }
   rig__buf_puts(buf, text);
-}
-
-static const char base64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-void rig__base64_encode(rig_buf *buf, const uint8_t *data, size_t len)
-{
-  size_t i = 0;
-  for (; i + 2 < len; i += 3) {
-    uint32_t v = (uint32_t)data[i] << 16 | (uint32_t)data[i + 1] << 8 | data[i + 2];
-    char quad[4] = {base64_alphabet[v >> 18], base64_alphabet[(v >> 12) & 63],
-                    base64_alphabet[(v >> 6) & 63], base64_alphabet[v & 63]};
-    rig__buf_append(buf, quad, 4);
-  }
-  if (i < len) {
-    uint32_t v = (uint32_t)data[i] << 16 | (i + 1 < len ? (uint32_t)data[i + 1] << 8 : 0);
-    char quad[4] = {base64_alphabet[v >> 18], base64_alphabet[(v >> 12) & 63],
-                    i + 1 < len ? base64_alphabet[(v >> 6) & 63] : '=', '='};
-    rig__buf_append(buf, quad, 4);
-  }
-}
-
-static int base64_value(char c)
-{
-  if (c >= 'A' && c <= 'Z')
-    return c - 'A';
-  if (c >= 'a' && c <= 'z')
-    return c - 'a' + 26;
-  if (c >= '0' && c <= '9')
-    return c - '0' + 52;
-  if (c == '+' || c == '-')
-    return 62;
-  if (c == '/' || c == '_')
-    return 63;
-  return -1;
-}
-
-int rig__base64_decode(uint8_t **out, size_t *out_len, const char *text)
-{
-  size_t len = strlen(text);
-  while (len > 0 && text[len - 1] == '=')
-    len--;
-  if (len % 4 == 1)
-    return -1;
-  uint8_t *bytes = rig__malloc(len * 3 / 4 + 1);
-  size_t n = 0;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (size_t i = 0; i < len; i++) {
-    int v = base64_value(text[i]);
-    if (v < 0) {
-      free(bytes);
-      return -1;
-    }
-    acc = acc << 6 | (uint32_t)v;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      bytes[n++] = (uint8_t)(acc >> bits);
-    }
-  }
-  *out = bytes;
-  *out_len = n;
-  return 0;
 }
 
 void rig__json_attributes(rig_buf *buf, const rig_attribute *attributes, size_t count)
@@ -142,7 +79,7 @@ void rig__json_any_value(rig_buf *buf, const rig_value *value)
     break;
   case RIG_VALUE_BYTES:
     rig__buf_puts(buf, "{\"bytesValue\":\"");
-    rig__base64_encode(buf, value->bytes, value->count);
+    rig__base64_encode(buf, value->bytes, value->count, RIG_BASE64_STANDARD);
     rig__buf_puts(buf, "\"}");
     break;
   case RIG_VALUE_ARRAY:
@@ -255,7 +192,7 @@ static void value_text(rig_buf *buf, const rig_value *value, int nested)
                                               : "-Infinity");
     break;
   case RIG_VALUE_BYTES:
-    rig__base64_encode(buf, value->bytes, value->count);
+    rig__base64_encode(buf, value->bytes, value->count, RIG_BASE64_STANDARD);
     break;
   case RIG_VALUE_ARRAY:
     rig__buf_putc(buf, '[');

@@ -20,6 +20,7 @@
 
 #include <stackrig.h>
 
+#include "base64.h"
 #include "otlp_internal.h"
 #include "testutil.h"
 
@@ -408,23 +409,32 @@ START_TEST(base64_round_trip)
                             {"foobar", "Zm9vYmFy"}};
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     rig_buf buf = RIG_BUF_INIT;
-    rig__base64_encode(&buf, (const uint8_t *)cases[i][0], strlen(cases[i][0]));
+    rig__base64_encode(&buf, cases[i][0], strlen(cases[i][0]), RIG_BASE64_STANDARD);
     ck_assert_str_eq(buf.data ? buf.data : "", cases[i][1]);
     rig__buf_dispose(&buf);
     uint8_t *bytes;
     size_t len;
-    ck_assert_int_eq(rig__base64_decode(&bytes, &len, cases[i][1]), 0);
+    ck_assert_int_eq(
+        rig__base64_decode(&bytes, &len, cases[i][1], strlen(cases[i][1]), RIG_BASE64_STANDARD), 0);
     ck_assert_uint_eq(len, strlen(cases[i][0]));
     ck_assert(memcmp(bytes, cases[i][0], len) == 0);
     free(bytes);
   }
   uint8_t *bytes;
   size_t len;
-  ck_assert_int_eq(rig__base64_decode(&bytes, &len, "Zm9v_-"), 0); /* URL-safe alphabet */
+  /* Ids and bytes in Jaeger's answers come in either alphabet. */
+  ck_assert_int_eq(rig__base64_decode(&bytes, &len, "Zm9v_-", 6, RIG_BASE64_EITHER), 0);
   ck_assert_uint_eq(len, 4);
+  ck_assert_mem_eq(bytes, "foo\xff", 4);
   free(bytes);
-  ck_assert_int_eq(rig__base64_decode(&bytes, &len, "Zm9v!"), -1);
-  ck_assert_int_eq(rig__base64_decode(&bytes, &len, "Z"), -1);
+  ck_assert_int_eq(rig__base64_decode(&bytes, &len, "Zm9v/+", 6, RIG_BASE64_EITHER), 0);
+  ck_assert_mem_eq(bytes, "foo\xff", 4);
+  free(bytes);
+  bytes = NULL;
+  ck_assert_int_eq(rig__base64_decode(&bytes, &len, "Zm9v_-", 6, RIG_BASE64_STANDARD), -1);
+  ck_assert_int_eq(rig__base64_decode(&bytes, &len, "Zm9v!", 5, RIG_BASE64_EITHER), -1);
+  ck_assert_int_eq(rig__base64_decode(&bytes, &len, "Z", 1, RIG_BASE64_EITHER), -1);
+  ck_assert_ptr_null(bytes);
 }
 END_TEST
 
