@@ -145,45 +145,8 @@ const char *rig_log_level_name(rig_log_level level)
  */
 static void put_console_text(rig_buf *buf, const char *text, int quote)
 {
-  const unsigned char *s = (const unsigned char *)text;
-  size_t len = strlen(text);
-  for (size_t i = 0; i < len;) {
-    unsigned char c = s[i];
-    if (c >= 0x80) {
-      size_t n = rig__utf8_sequence_length(s + i, len - i);
-      if (n == 0) {
-        rig__buf_printf(buf, "\\x%02x", c);
-        i++;
-      } else {
-        rig__buf_append(buf, s + i, n);
-        i += n;
-      }
-      continue;
-    }
-    switch (c) {
-    case '\n':
-      rig__buf_puts(buf, "\\n");
-      break;
-    case '\r':
-      rig__buf_puts(buf, "\\r");
-      break;
-    case '\t':
-      rig__buf_puts(buf, "\\t");
-      break;
-    case '"':
-      rig__buf_puts(buf, quote ? "\\\"" : "\"");
-      break;
-    case '\\':
-      rig__buf_puts(buf, quote ? "\\\\" : "\\");
-      break;
-    default:
-      if (c < 0x20 || c == 0x7F)
-        rig__buf_printf(buf, "\\x%02x", c);
-      else
-        rig__buf_putc(buf, (char)c);
-    }
-    i++;
-  }
+  rig__buf_put_escaped(buf, text, strlen(text),
+                       quote ? RIG_ESCAPE_CONSOLE_QUOTED : RIG_ESCAPE_CONSOLE);
 }
 
 /* A value is quoted (logfmt style) when it is empty or would not read back as one word. */

@@ -274,14 +274,24 @@ void rig__buf_put_json_string(rig_buf *buf, const char *text)
 
 void rig__buf_put_json_string_n(rig_buf *buf, const char *text, size_t len)
 {
-  const unsigned char *s = (const unsigned char *)text;
   rig__buf_putc(buf, '"');
+  rig__buf_put_escaped(buf, text, len, RIG_ESCAPE_JSON);
+  rig__buf_putc(buf, '"');
+}
+
+void rig__buf_put_escaped(rig_buf *buf, const char *text, size_t len, rig__escape_style style)
+{
+  const unsigned char *s = (const unsigned char *)text;
+  int json = style == RIG_ESCAPE_JSON, quotes = style != RIG_ESCAPE_CONSOLE;
   for (size_t i = 0; i < len;) {
     unsigned char c = s[i];
     if (c >= 0x80) {
       size_t n = rig__utf8_sequence_length(s + i, len - i);
       if (n == 0) {
-        rig__buf_puts(buf, "\\ufffd");
+        if (json)
+          rig__buf_puts(buf, "\\ufffd");
+        else
+          rig__buf_printf(buf, "\\x%02x", c);
         i++;
       } else {
         rig__buf_append(buf, s + i, n);
@@ -291,10 +301,10 @@ void rig__buf_put_json_string_n(rig_buf *buf, const char *text, size_t len)
     }
     switch (c) {
     case '"':
-      rig__buf_puts(buf, "\\\"");
+      rig__buf_puts(buf, quotes ? "\\\"" : "\"");
       break;
     case '\\':
-      rig__buf_puts(buf, "\\\\");
+      rig__buf_puts(buf, quotes ? "\\\\" : "\\");
       break;
     case '\n':
       rig__buf_puts(buf, "\\n");
@@ -306,18 +316,18 @@ void rig__buf_put_json_string_n(rig_buf *buf, const char *text, size_t len)
       rig__buf_puts(buf, "\\t");
       break;
     case '\b':
-      rig__buf_puts(buf, "\\b");
-      break;
     case '\f':
-      rig__buf_puts(buf, "\\f");
-      break;
+      if (json) { /* JSON's short forms */
+        rig__buf_puts(buf, c == '\b' ? "\\b" : "\\f");
+        break;
+      }
+      /* fall through */
     default:
       if (c < 0x20 || c == 0x7F)
-        rig__buf_printf(buf, "\\u%04x", c);
+        rig__buf_printf(buf, json ? "\\u%04x" : "\\x%02x", c);
       else
         rig__buf_putc(buf, (char)c);
     }
     i++;
   }
-  rig__buf_putc(buf, '"');
 }

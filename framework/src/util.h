@@ -28,7 +28,10 @@ typedef struct rig_buf {
   size_t cap;
 } rig_buf;
 
-#define RIG_BUF_INIT {NULL, 0, 0}
+#define RIG_BUF_INIT                                                                               \
+  {                                                                                                \
+    NULL, 0, 0                                                                                     \
+  }
 
 void rig__buf_grow(rig_buf *buf, size_t extra);
 void rig__buf_append(rig_buf *buf, const void *data, size_t len);
@@ -66,5 +69,14 @@ size_t rig__utf8_sequence_length(const void *bytes, size_t len);
 void rig__buf_put_json_string(rig_buf *buf, const char *text);
 /* As rig__buf_put_json_string() for len bytes that may hold NULs (written as \u0000). */
 void rig__buf_put_json_string_n(rig_buf *buf, const char *text, size_t len);
+
+typedef enum rig__escape_style {
+  RIG_ESCAPE_JSON,           /* inside a JSON string: \uXXXX, bad UTF-8 as \ufffd */
+  RIG_ESCAPE_CONSOLE,        /* one terminal line: \n \r \t, other controls and bad bytes \xNN */
+  RIG_ESCAPE_CONSOLE_QUOTED, /* as RIG_ESCAPE_CONSOLE, with '"' and '\\' escaped too */
+} rig__escape_style;
+/* Appends len bytes of text escaped in that style, without surrounding quotes: whatever
+ * the bytes, the output holds no control character and is valid UTF-8. */
+void rig__buf_put_escaped(rig_buf *buf, const char *text, size_t len, rig__escape_style style);
 
 #endif
