@@ -149,6 +149,16 @@ char *rig_test_path(const char *relative)
   return rig__sprintf("%s/%s", rig_test_srcdir(), relative);
 }
 
+char *rig_test_fixture(const char *relative)
+{
+  char *path = rig__sprintf("%s/fixtures/%s", rig_test_srcdir(), relative);
+  char *text = NULL;
+  if (rig__read_file(&text, NULL, path) != 0)
+    ck_abort_msg("cannot read the fixture %s", path);
+  free(path);
+  return text;
+}
+
 char *rig_test_unique_name(const char *prefix)
 {
   static unsigned counter;

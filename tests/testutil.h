@@ -27,6 +27,8 @@ int rig_test_stackrig(char **out, char **err, ...);
 const char *rig_test_srcdir(void);
 /* srcdir + "/" + relative path; free() it. */
 char *rig_test_path(const char *relative);
+/* The text of srcdir/fixtures/relative; free() it. ck_abort when it cannot be read. */
+char *rig_test_fixture(const char *relative);
 
 /* A name unique to this process and call, e.g. "srtest-12345-3": for projects, dbs. */
 char *rig_test_unique_name(const char *prefix);

@@ -14,13 +14,13 @@
 #include <stackrig.h>
 #include <stackrig/check.h>
 
-#include "prom_fake.h"
+#include "fake_http.h"
 #include "testutil.h"
 #include "util.h"
 
 /* ---- a fake Prometheus whose answers the inner tests share ---- */
 
-static prom_fake *fake;
+static fake_http *fake;
 static rig_prom *prom;
 /* The line of the macro that must fail, set by each inner test in its forked child: shared
  * memory, so that the parent reads what the child wrote. */
@@ -28,10 +28,10 @@ static int *line_of_failure;
 
 /* x is 2; targets are down; time() ticks; every target was scraped just after "now"; no span
  * ever reaches the collector. */
-static char *serve(void *userdata, const prom_fake_request *req, int *status)
+static char *serve(void *userdata, const fake_http_request *req, fake_http_reply *reply)
 {
   static int64_t clock_ms = 1700000000000LL;
-  *status = 200;
+  reply->status = 200;
   if (strcmp(req->path, "/api/v1/targets") == 0)
     return rig__strdup("{\"status\":\"success\",\"data\":{\"activeTargets\":[{\"labels\":{\"job\":"
                        "\"otel-collector\","
@@ -39,7 +39,7 @@ static char *serve(void *userdata, const prom_fake_request *req, int *status)
                        "metrics\",\"lastError\":\"connection "
                        "refused\",\"lastScrape\":\"2024-05-01T12:00:01Z\",\"health\":\"down\","
                        "\"scrapeInterval\":\"1s\"}]}}");
-  char *query = prom_fake_form_get(req->form, "query");
+  char *query = fake_http_form_get(req->form, "query");
   char *body;
   if (strcmp(req->path, "/api/v1/query_range") == 0) {
     body =
@@ -64,15 +64,15 @@ static char *serve(void *userdata, const prom_fake_request *req, int *status)
 
 static void fake_up(void)
 {
-  fake = prom_fake_start(serve, NULL);
-  ck_assert_int_eq(rig_prom_new(&prom, prom_fake_url(fake), NULL), RIG_OK);
+  fake = fake_http_start(serve, NULL);
+  ck_assert_int_eq(rig_prom_new(&prom, fake_http_url(fake), NULL), RIG_OK);
 }
 
 static void fake_down(void)
 {
   rig_prom_free(prom);
   prom = NULL;
-  prom_fake_stop(fake);
+  fake_http_stop(fake);
   fake = NULL;
 }
 
@@ -140,7 +140,7 @@ END_TEST
 
 START_TEST(inner_trace_unreachable)
 {
-  char *url = prom_fake_closed_url();
+  char *url = fake_http_closed_url();
   rig_jaeger *jaeger = NULL;
   rig_ck_assert_ok(rig_jaeger_new(&jaeger, url, NULL));
   free(url);
@@ -152,7 +152,7 @@ END_TEST
 
 START_TEST(inner_trace_typo)
 {
-  char *url = prom_fake_closed_url();
+  char *url = fake_http_closed_url();
   rig_jaeger *jaeger = NULL;
   rig_ck_assert_ok(rig_jaeger_new(&jaeger, url, NULL));
   free(url);

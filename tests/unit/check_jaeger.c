@@ -8,18 +8,14 @@
 #ifdef HAVE_CONFIG_H
 #include <config.h>
 #endif
-#include <arpa/inet.h>
 #include <json-c/json.h>
-#include <netinet/in.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <stackrig.h>
 
+#include "fake_http.h"
 #include "testutil.h"
 #include "util.h"
 
@@ -30,12 +26,9 @@
 
 static char *fixture(const char *name)
 {
-  char *rel = rig__sprintf("fixtures/jaeger/%s", name);
-  char *path = rig_test_path(rel);
-  char *text = NULL;
-  ck_assert_msg(rig__read_file(&text, NULL, path) == RIG_OK, "cannot read %s", path);
-  free(path);
-  free(rel);
+  char *relative = rig__sprintf("jaeger/%s", name);
+  char *text = rig_test_fixture(relative);
+  free(relative);
   return text;
 }
 
@@ -463,14 +456,11 @@ END_TEST
 typedef enum flavour { FLAVOUR_V3_SNAKE, FLAVOUR_V3_CAMEL, FLAVOUR_V1, FLAVOUR_NOT_JAEGER } flavour;
 
 typedef struct server {
-  int listen_fd;
-  pthread_t thread;
+  fake_http *http;
   char url[64];
   flavour flavour;
   int hide_trace_for; /* answer "not found" to this many trace requests first */
   volatile int trace_requests;
-  rig_buf log; /* request targets, one a line */
-  pthread_mutex_t lock;
 } server;
 
 static int has_param(const char *target, const char *name)
@@ -551,87 +541,32 @@ static void route(server *srv, const char *target, int *status, char **body)
   }
 }
 
-static int read_request(int fd, rig_buf *req)
+static char *answer(void *userdata, const fake_http_request *req, fake_http_reply *reply)
 {
-  for (;;) {
-    if (req->data && strstr(req->data, "\r\n\r\n"))
-      return 1;
-    char chunk[8192];
-    ssize_t n = read(fd, chunk, sizeof chunk);
-    if (n <= 0)
-      return 0;
-    rig__buf_append(req, chunk, (size_t)n);
-  }
-}
-
-static void *server_main(void *arg)
-{
-  server *srv = arg;
-  for (;;) {
-    int fd = accept(srv->listen_fd, NULL, NULL);
-    if (fd < 0)
-      return NULL;
-    for (;;) {
-      rig_buf req = RIG_BUF_INIT;
-      if (!read_request(fd, &req)) {
-        rig__buf_dispose(&req);
-        break;
-      }
-      char *target = req.data + 4; /* "GET " */
-      *strchr(target, ' ') = '\0';
-      pthread_mutex_lock(&srv->lock);
-      rig__buf_printf(&srv->log, "%s\n", target);
-      pthread_mutex_unlock(&srv->lock);
-      int status;
-      char *body;
-      route(srv, target, &status, &body);
-      char *head = rig__sprintf("HTTP/1.1 %d X\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                                "Content-Length: %zu\r\n\r\n",
-                                status, strlen(body));
-      ssize_t ignored = write(fd, head, strlen(head));
-      ignored = write(fd, body, strlen(body));
-      (void)ignored;
-      free(head);
-      free(body);
-      rig__buf_dispose(&req);
-    }
-    close(fd);
-  }
+  char *body;
+  route(userdata, req->target, &reply->status, &body);
+  return body;
 }
 
 static server *server_start(flavour f)
 {
   server *srv = rig__calloc(1, sizeof *srv);
   srv->flavour = f;
-  pthread_mutex_init(&srv->lock, NULL);
-  srv->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  ck_assert_int_eq(bind(srv->listen_fd, (struct sockaddr *)&addr, sizeof addr), 0);
-  ck_assert_int_eq(listen(srv->listen_fd, 8), 0);
-  socklen_t len = sizeof addr;
-  getsockname(srv->listen_fd, (struct sockaddr *)&addr, &len);
-  snprintf(srv->url, sizeof srv->url, "http://127.0.0.1:%d", ntohs(addr.sin_port));
-  pthread_create(&srv->thread, NULL, server_main, srv);
+  srv->http = fake_http_start(answer, srv);
+  snprintf(srv->url, sizeof srv->url, "%s", fake_http_url(srv->http));
   return srv;
 }
 
 static void server_stop(server *srv)
 {
-  shutdown(srv->listen_fd, SHUT_RDWR);
-  close(srv->listen_fd);
-  pthread_join(srv->thread, NULL);
-  rig__buf_dispose(&srv->log);
-  pthread_mutex_destroy(&srv->lock);
+  fake_http_stop(srv->http);
   free(srv);
 }
 
-/* The request log so far; free() it. */
+/* The request targets so far, one a line; free() it. */
 static char *requests(server *srv)
 {
-  pthread_mutex_lock(&srv->lock);
-  char *copy = rig__strdup(srv->log.data ? srv->log.data : "");
-  pthread_mutex_unlock(&srv->lock);
-  return copy;
+  return fake_http_log(srv->http);
 }
 
 static rig_jaeger *client_for(server *srv)

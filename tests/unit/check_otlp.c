@@ -21,6 +21,7 @@
 #include <stackrig.h>
 
 #include "base64.h"
+#include "fake_http.h"
 #include "otlp_internal.h"
 #include "testutil.h"
 
@@ -492,65 +493,24 @@ typedef struct reply {
 } reply;
 
 typedef struct server {
-  int listen_fd;
-  pthread_t thread;
+  fake_http *http;
   char url[64];
   const reply *script;
   size_t script_len;
-  volatile size_t served;
-  char *last_request; /* headers and body of the last request */
-  pthread_mutex_t lock;
+  size_t next;        /* index of the next reply, counted by the server thread */
+  char *last_request; /* headers and body of the last request, read by server_stop() */
 } server;
 
-static int read_request(int fd, rig_buf *req)
+/* Answers with the script's next reply; the server thread is the only one counting. */
+static char *next_reply(void *userdata, const fake_http_request *req, fake_http_reply *out)
 {
-  for (;;) {
-    char *end = req->data ? strstr(req->data, "\r\n\r\n") : NULL;
-    if (end) {
-      size_t header_end = (size_t)(end - req->data) + 4;
-      const char *cl = strcasestr(req->data, "\r\nContent-Length:");
-      size_t body_len = (cl && cl < end) ? (size_t)strtoul(cl + 17, NULL, 10) : 0;
-      if (req->len >= header_end + body_len)
-        return 1;
-    }
-    char chunk[65536];
-    ssize_t n = read(fd, chunk, sizeof chunk);
-    if (n <= 0)
-      return 0;
-    rig__buf_append(req, chunk, (size_t)n);
-  }
-}
-
-static void *server_main(void *arg)
-{
-  server *srv = arg;
-  for (;;) {
-    int fd = accept(srv->listen_fd, NULL, NULL);
-    if (fd < 0)
-      return NULL;
-    for (;;) {
-      rig_buf req = RIG_BUF_INIT;
-      if (!read_request(fd, &req)) {
-        rig__buf_dispose(&req);
-        break;
-      }
-      pthread_mutex_lock(&srv->lock);
-      free(srv->last_request);
-      srv->last_request = rig__buf_detach(&req);
-      size_t i = srv->served;
-      pthread_mutex_unlock(&srv->lock);
-      reply r = i < srv->script_len ? srv->script[i] : (reply){500, NULL, "script exhausted"};
-      const char *body = r.body ? r.body : "";
-      char *head = rig__sprintf("HTTP/1.1 %d X\r\nContent-Length: %zu\r\n%s\r\n", r.status,
-                                strlen(body), r.headers ? r.headers : "");
-      ssize_t ignored = write(fd, head, strlen(head));
-      ignored = write(fd, body, strlen(body));
-      (void)ignored;
-      free(head);
-      srv->served = i + 1;
-    }
-    close(fd);
-  }
+  (void)req;
+  server *srv = userdata;
+  size_t i = srv->next++;
+  reply r = i < srv->script_len ? srv->script[i] : (reply){500, NULL, "script exhausted"};
+  out->status = r.status;
+  out->headers = r.headers ? rig__strdup(r.headers) : NULL;
+  return rig__strdup(r.body ? r.body : "");
 }
 
 static server *server_start(const reply *script, size_t script_len)
@@ -558,25 +518,30 @@ static server *server_start(const reply *script, size_t script_len)
   server *srv = rig__calloc(1, sizeof *srv);
   srv->script = script;
   srv->script_len = script_len;
-  pthread_mutex_init(&srv->lock, NULL);
-  srv->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  ck_assert_int_eq(bind(srv->listen_fd, (struct sockaddr *)&addr, sizeof addr), 0);
-  ck_assert_int_eq(listen(srv->listen_fd, 8), 0);
-  socklen_t len = sizeof addr;
-  getsockname(srv->listen_fd, (struct sockaddr *)&addr, &len);
-  snprintf(srv->url, sizeof srv->url, "http://127.0.0.1:%d", ntohs(addr.sin_port));
-  pthread_create(&srv->thread, NULL, server_main, srv);
+  srv->http = fake_http_start(next_reply, srv);
+  snprintf(srv->url, sizeof srv->url, "%s", fake_http_url(srv->http));
   return srv;
+}
+
+/* The requests answered so far. */
+static size_t served(server *srv)
+{
+  return (size_t)fake_http_requests(srv->http);
+}
+
+/* The last request as it arrived; valid until the next call or server_stop(). */
+static const char *last_request(server *srv)
+{
+  free(srv->last_request);
+  srv->last_request = fake_http_last_request(srv->http);
+  ck_assert_ptr_nonnull(srv->last_request);
+  return srv->last_request;
 }
 
 static void server_stop(server *srv)
 {
-  shutdown(srv->listen_fd, SHUT_RDWR);
-  close(srv->listen_fd);
-  pthread_join(srv->thread, NULL);
+  fake_http_stop(srv->http);
   free(srv->last_request);
-  pthread_mutex_destroy(&srv->lock);
   free(srv);
 }
 
@@ -614,10 +579,10 @@ START_TEST(export_posts_json)
   rig_otlp_batch *batch = one_span_batch();
   ck_assert_int_eq(rig_otlp_exporter_send(exporter, batch), RIG_OK);
   ck_assert_int_eq(rig_otlp_exporter_last_attempts(exporter), 1);
-  ck_assert_ptr_nonnull(strstr(srv->last_request, "POST /v1/traces HTTP/1.1\r\n"));
-  ck_assert_ptr_nonnull(strcasestr(srv->last_request, "\r\nContent-Type: application/json\r\n"));
-  ck_assert_ptr_nonnull(strstr(srv->last_request, "\r\nX-Test: yes\r\n"));
-  json_object *doc = parse_json(strstr(srv->last_request, "\r\n\r\n") + 4);
+  ck_assert_ptr_nonnull(strstr(last_request(srv), "POST /v1/traces HTTP/1.1\r\n"));
+  ck_assert_ptr_nonnull(strcasestr(last_request(srv), "\r\nContent-Type: application/json\r\n"));
+  ck_assert_ptr_nonnull(strstr(last_request(srv), "\r\nX-Test: yes\r\n"));
+  json_object *doc = parse_json(strstr(last_request(srv), "\r\n\r\n") + 4);
   ck_assert_uint_eq(json_object_array_length(get(doc, "resourceSpans")), 1);
   json_object_put(doc);
   rig_otlp_batch_free(batch);
@@ -634,7 +599,7 @@ START_TEST(export_endpoint_with_path)
   rig_otlp_exporter *exporter = exporter_for(url, 5000);
   rig_otlp_batch *batch = one_span_batch();
   ck_assert_int_eq(rig_otlp_exporter_send(exporter, batch), RIG_OK);
-  ck_assert_ptr_nonnull(strstr(srv->last_request, "POST /v1/traces HTTP/1.1\r\n"));
+  ck_assert_ptr_nonnull(strstr(last_request(srv), "POST /v1/traces HTTP/1.1\r\n"));
   rig_otlp_batch_free(batch);
   rig_otlp_exporter_free(exporter);
   free(url);
@@ -659,7 +624,7 @@ START_TEST(export_retries_retryable_statuses)
   rig_otlp_batch *batch = one_span_batch();
   ck_assert_int_eq(rig_otlp_exporter_send(exporter, batch), RIG_OK);
   ck_assert_int_eq(rig_otlp_exporter_last_attempts(exporter), 5);
-  ck_assert_uint_eq(srv->served, 5);
+  ck_assert_uint_eq(served(srv), 5);
   rig_otlp_batch_free(batch);
   rig_otlp_exporter_free(exporter);
   server_stop(srv);
@@ -683,7 +648,7 @@ START_TEST(export_never_retries_400)
   ck_assert_ptr_nonnull(strstr(err->text, "/v1/traces"));
   ck_assert_str_eq(rig_error_detail_get(err, "status"), "400");
   ck_assert_str_eq(rig_error_detail_get(err, "attempts"), "1");
-  ck_assert_uint_eq(srv->served, 1);
+  ck_assert_uint_eq(served(srv), 1);
   rig_otlp_batch_free(batch);
   rig_otlp_exporter_free(exporter);
   server_stop(srv);

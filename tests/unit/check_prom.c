@@ -12,7 +12,7 @@
 
 #include <stackrig.h>
 
-#include "prom_fake.h"
+#include "fake_http.h"
 #include "prom_internal.h"
 #include "testutil.h"
 #include "util.h"
@@ -51,9 +51,18 @@ static long fixture_status(const char *name)
   return -1;
 }
 
+/* A recorded Prometheus answer, fixtures/prometheus/NAME.json. */
+static char *prom_fixture(const char *name)
+{
+  char *relative = rig__sprintf("prometheus/%s.json", name);
+  char *text = rig_test_fixture(relative);
+  free(relative);
+  return text;
+}
+
 static rig_prom_result *parse_fixture(const char *name, const char *expr)
 {
-  char *body = prom_fake_fixture(name);
+  char *body = prom_fixture(name);
   char *what = rig__sprintf("query '%s'", expr);
   rig_prom_result *result = NULL;
   int rc = rig__prom_parse_result(&result, fixture_status(name), body, strlen(body), expr, what);
@@ -297,7 +306,7 @@ static const struct {
 START_TEST(error_answers)
 {
   const char *name = error_cases[_i].fixture;
-  char *body = prom_fake_fixture(name);
+  char *body = prom_fixture(name);
   char *what = rig__sprintf("query '%s'", error_cases[_i].expr);
   rig_prom_result *result = (rig_prom_result *)0x1; /* must stay untouched */
   rig_error_clear();
@@ -333,7 +342,7 @@ END_TEST
 
 START_TEST(targets_recorded)
 {
-  char *body = prom_fake_fixture("targets");
+  char *body = prom_fixture("targets");
   rig_prom_target_list *list = NULL;
   ck_assert_int_eq(rig__prom_parse_targets(&list, 200, body, strlen(body)), RIG_OK);
   free(body);
@@ -364,7 +373,7 @@ END_TEST
 
 START_TEST(targets_of_old_servers)
 {
-  char *body = prom_fake_fixture("targets_old");
+  char *body = prom_fixture("targets_old");
   rig_prom_target_list *list = NULL;
   ck_assert_int_eq(rig__prom_parse_targets(&list, 200, body, strlen(body)), RIG_OK);
   free(body);
@@ -386,7 +395,7 @@ END_TEST
 
 START_TEST(series_recorded)
 {
-  char *body = prom_fake_fixture("series");
+  char *body = prom_fixture("series");
   rig_prom_label_sets *sets = NULL;
   ck_assert_int_eq(rig__prom_parse_series(&sets, 200, body, strlen(body), "series 'up'"), RIG_OK);
   free(body);
@@ -396,7 +405,7 @@ START_TEST(series_recorded)
     ck_assert_ptr_nonnull(rig_prom_labels_get(&sets->items[i], "job"));
   }
   rig_prom_label_sets_free(sets);
-  body = prom_fake_fixture("error_bad_data");
+  body = prom_fixture("error_bad_data");
   sets = NULL;
   ck_assert_int_eq(rig__prom_parse_series(&sets, 400, body, strlen(body), "series '{'"),
                    RIG_EINVAL);
@@ -425,7 +434,7 @@ static const struct {
 
 START_TEST(config_intervals)
 {
-  char *body = prom_fake_fixture(config_cases[_i].fixture);
+  char *body = prom_fixture(config_cases[_i].fixture);
   int64_t interval = -7;
   int rc = rig__prom_parse_config_interval(&interval, fixture_status(config_cases[_i].fixture),
                                            body, strlen(body), config_cases[_i].job);
@@ -689,16 +698,16 @@ typedef struct sequence {
   char *last_form;
 } sequence;
 
-static char *serve_sequence(void *userdata, const prom_fake_request *req, int *status)
+static char *serve_sequence(void *userdata, const fake_http_request *req, fake_http_reply *reply)
 {
   sequence *seq = userdata;
   size_t i = (size_t)seq->served < seq->count ? (size_t)seq->served : seq->count - 1;
   seq->served++;
   free(seq->last_form);
   seq->last_form = rig__strdup(req->form);
-  *status = seq->statuses ? seq->statuses[i] : 200;
+  reply->status = seq->statuses ? seq->statuses[i] : 200;
   if (strncmp(req->path, "/api/v1/query", 13) != 0) {
-    *status = 404;
+    reply->status = 404;
     return rig__strdup("404 page not found");
   }
   return rig__strdup(seq->bodies[i]);
@@ -714,18 +723,18 @@ static char *serve_sequence(void *userdata, const prom_fake_request *req, int *s
 #define EMPTY "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[]}}"
 #define SCALAR(v)                                                                                  \
   "{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\",\"result\":[1700000000,\"" v "\"]}" \
-                                                                                            "}"
+  "}"
 #define BAD_DATA                                                                                   \
   "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"parse error at char 5: "           \
   "unexpected end\"}"
 #define UNAVAILABLE                                                                                \
   "{\"status\":\"error\",\"errorType\":\"unavailable\",\"error\":\"TSDB not ready\"}"
 
-static rig_prom *client_for(const prom_fake *fake)
+static rig_prom *client_for(const fake_http *fake)
 {
   rig_prom *prom = NULL;
-  ck_assert_int_eq(rig_prom_new(&prom, prom_fake_url(fake), NULL), RIG_OK);
-  ck_assert_str_eq(rig_prom_url(prom), prom_fake_url(fake));
+  ck_assert_int_eq(rig_prom_new(&prom, fake_http_url(fake), NULL), RIG_OK);
+  ck_assert_str_eq(rig_prom_url(prom), fake_http_url(fake));
   return prom;
 }
 
@@ -733,28 +742,28 @@ START_TEST(query_request_shape)
 {
   const char *bodies[] = {VEC1("1")};
   sequence seq = {bodies, NULL, 1, 0, NULL};
-  prom_fake *fake = prom_fake_start(serve_sequence, &seq);
+  fake_http *fake = fake_http_start(serve_sequence, &seq);
   rig_prom *prom = client_for(fake);
   rig_prom_result *r = NULL;
   ck_assert_int_eq(
       rig_prom_query(&r, prom, "sum by (job) (rate(x{a=\"b&c\"}[1m]))", 1700000000250LL), RIG_OK);
   ck_assert_uint_eq(r->series_count, 1);
   rig_prom_result_free(r);
-  char *query = prom_fake_form_get(seq.last_form, "query");
-  char *time = prom_fake_form_get(seq.last_form, "time");
+  char *query = fake_http_form_get(seq.last_form, "query");
+  char *time = fake_http_form_get(seq.last_form, "time");
   ck_assert_str_eq(query, "sum by (job) (rate(x{a=\"b&c\"}[1m]))");
   ck_assert_str_eq(time, "1700000000.250");
   free(query);
   free(time);
   ck_assert_int_eq(rig_prom_query(&r, prom, "up", 0), RIG_OK);
   rig_prom_result_free(r);
-  ck_assert_ptr_null(prom_fake_form_get(seq.last_form, "time")); /* the server's now */
+  ck_assert_ptr_null(fake_http_form_get(seq.last_form, "time")); /* the server's now */
   /* A range query sends start, end and step in seconds with milliseconds. */
   ck_assert_int_eq(rig_prom_query_range(&r, prom, "up", 1000, 5500, 1500), RIG_OK);
   rig_prom_result_free(r);
-  char *start = prom_fake_form_get(seq.last_form, "start");
-  char *end = prom_fake_form_get(seq.last_form, "end");
-  char *step = prom_fake_form_get(seq.last_form, "step");
+  char *start = fake_http_form_get(seq.last_form, "start");
+  char *end = fake_http_form_get(seq.last_form, "end");
+  char *step = fake_http_form_get(seq.last_form, "step");
   ck_assert_str_eq(start, "1.000");
   ck_assert_str_eq(end, "5.500");
   ck_assert_str_eq(step, "1.500");
@@ -766,7 +775,7 @@ START_TEST(query_request_shape)
   ck_assert_int_eq(rig_prom_query_range(&r, prom, "up", 1000, 5000, 0), RIG_EINVAL);
   ck_assert_ptr_eq(r, (rig_prom_result *)0x1);
   rig_prom_free(prom);
-  prom_fake_stop(fake);
+  fake_http_stop(fake);
   free(seq.last_form);
 }
 END_TEST
@@ -776,7 +785,7 @@ START_TEST(query_error_names_the_query)
   const char *bodies[] = {BAD_DATA};
   const int statuses[] = {400};
   sequence seq = {bodies, statuses, 1, 0, NULL};
-  prom_fake *fake = prom_fake_start(serve_sequence, &seq);
+  fake_http *fake = fake_http_start(serve_sequence, &seq);
   rig_prom *prom = client_for(fake);
   rig_prom_result *r = NULL;
   ck_assert_int_eq(rig_prom_query(&r, prom, "rate(x[1m]", 0), RIG_EINVAL);
@@ -787,14 +796,14 @@ START_TEST(query_error_names_the_query)
   ck_assert_str_eq(rig_error_detail_get(rig_error_last(), "query"), "rate(x[1m]");
   ck_assert_str_eq(rig_error_detail_get(rig_error_last(), "errorType"), "bad_data");
   rig_prom_free(prom);
-  prom_fake_stop(fake);
+  fake_http_stop(fake);
   free(seq.last_form);
 }
 END_TEST
 
 START_TEST(unreachable_server)
 {
-  char *url = prom_fake_closed_url();
+  char *url = fake_http_closed_url();
   rig_prom *prom = NULL;
   ck_assert_int_eq(rig_prom_new(&prom, url, NULL), RIG_OK);
   rig_prom_result *r = NULL;
@@ -819,12 +828,12 @@ START_TEST(eventually_holds_after_a_few_answers)
 {
   const char *bodies[] = {EMPTY, VEC1("0"), VEC1("1"), VEC1("3")};
   sequence seq = {bodies, NULL, 4, 0, NULL};
-  prom_fake *fake = prom_fake_start(serve_sequence, &seq);
+  fake_http *fake = fake_http_start(serve_sequence, &seq);
   rig_prom *prom = client_for(fake);
   ck_assert_int_eq(rig_prom_eventually(prom, "x", RIG_PROM_GE, 3, 10000, NULL), RIG_OK);
   ck_assert_int_eq(seq.served, 4); /* it stops at the first answer that holds */
   rig_prom_free(prom);
-  prom_fake_stop(fake);
+  fake_http_stop(fake);
   free(seq.last_form);
 }
 END_TEST
@@ -833,7 +842,7 @@ START_TEST(eventually_reports_the_last_value)
 {
   const char *bodies[] = {VEC1("1"), VEC1("2")};
   sequence seq = {bodies, NULL, 2, 0, NULL};
-  prom_fake *fake = prom_fake_start(serve_sequence, &seq);
+  fake_http *fake = fake_http_start(serve_sequence, &seq);
   rig_prom *prom = client_for(fake);
   ck_assert_int_eq(rig_prom_eventually(prom, "sum(x)", RIG_PROM_GE, 3, 500, NULL), RIG_EASSERT);
   const char *text = rig_error_last()->text;
@@ -845,7 +854,7 @@ START_TEST(eventually_reports_the_last_value)
   ck_assert_int_ge(seq.served, 3);
   ck_assert_int_le(seq.served, 30);
   rig_prom_free(prom);
-  prom_fake_stop(fake);
+  fake_http_stop(fake);
   free(seq.last_form);
 }
 END_TEST
@@ -855,7 +864,7 @@ START_TEST(eventually_fails_at_once_on_a_bad_query)
   const char *bodies[] = {BAD_DATA};
   const int statuses[] = {400};
   sequence seq = {bodies, statuses, 1, 0, NULL};
-  prom_fake *fake = prom_fake_start(serve_sequence, &seq);
+  fake_http *fake = fake_http_start(serve_sequence, &seq);
   rig_prom *prom = client_for(fake);
   ck_assert_int_eq(rig_prom_eventually(prom, "rate(x[1m]", RIG_PROM_GE, 1, 60000, NULL),
                    RIG_EINVAL);
@@ -864,7 +873,7 @@ START_TEST(eventually_fails_at_once_on_a_bad_query)
       rig_error_last()->text,
       "prometheus: query 'rate(x[1m]': bad_data: parse error at char 5: unexpected end");
   rig_prom_free(prom);
-  prom_fake_stop(fake);
+  fake_http_stop(fake);
   free(seq.last_form);
 }
 END_TEST
@@ -874,12 +883,12 @@ START_TEST(eventually_retries_an_unready_server)
   const char *bodies[] = {UNAVAILABLE, "Service Unavailable", SCALAR("7")};
   const int statuses[] = {503, 503, 200};
   sequence seq = {bodies, statuses, 3, 0, NULL};
-  prom_fake *fake = prom_fake_start(serve_sequence, &seq);
+  fake_http *fake = fake_http_start(serve_sequence, &seq);
   rig_prom *prom = client_for(fake);
   ck_assert_int_eq(rig_prom_eventually(prom, "scalar(x)", RIG_PROM_EQ, 7, 10000, NULL), RIG_OK);
   ck_assert_int_eq(seq.served, 3);
   rig_prom_free(prom);
-  prom_fake_stop(fake);
+  fake_http_stop(fake);
   free(seq.last_form);
 }
 END_TEST
@@ -888,7 +897,7 @@ START_TEST(eventually_every_or_any_sample)
 {
   const char *bodies[] = {VEC2("1", "5")};
   sequence seq = {bodies, NULL, 1, 0, NULL};
-  prom_fake *fake = prom_fake_start(serve_sequence, &seq);
+  fake_http *fake = fake_http_start(serve_sequence, &seq);
   rig_prom *prom = client_for(fake);
   ck_assert_int_eq(rig_prom_eventually(prom, "x", RIG_PROM_GE, 3, 50, NULL), RIG_EASSERT);
   ck_assert_msg(strstr(rig_error_last()->text,
@@ -903,7 +912,7 @@ START_TEST(eventually_every_or_any_sample)
   ck_assert_int_eq(rig_prom_eventually(prom, "x", RIG_PROM_GE, 1, 50, NULL), RIG_OK);
   ck_assert_int_eq(rig_prom_eventually(prom, "x", (rig_prom_op)0, 1, 50, NULL), RIG_EINVAL);
   rig_prom_free(prom);
-  prom_fake_stop(fake);
+  fake_http_stop(fake);
   free(seq.last_form);
 }
 END_TEST
@@ -912,14 +921,14 @@ START_TEST(eventually_empty_vector_never_holds)
 {
   const char *bodies[] = {EMPTY};
   sequence seq = {bodies, NULL, 1, 0, NULL};
-  prom_fake *fake = prom_fake_start(serve_sequence, &seq);
+  fake_http *fake = fake_http_start(serve_sequence, &seq);
   rig_prom *prom = client_for(fake);
   ck_assert_int_eq(rig_prom_eventually(prom, "absent_metric", RIG_PROM_EQ, 0, 50, NULL),
                    RIG_EASSERT);
   ck_assert_msg(strstr(rig_error_last()->text, "last result: empty vector") != NULL, "%s",
                 rig_error_last()->text);
   rig_prom_free(prom);
-  prom_fake_stop(fake);
+  fake_http_stop(fake);
   free(seq.last_form);
 }
 END_TEST
@@ -929,13 +938,13 @@ START_TEST(eventually_rejects_strings)
   const char *bodies[] = {
       "{\"status\":\"success\",\"data\":{\"resultType\":\"string\",\"result\":[1,\"a\"]}}"};
   sequence seq = {bodies, NULL, 1, 0, NULL};
-  prom_fake *fake = prom_fake_start(serve_sequence, &seq);
+  fake_http *fake = fake_http_start(serve_sequence, &seq);
   rig_prom *prom = client_for(fake);
   ck_assert_int_eq(rig_prom_eventually(prom, "\"a\"", RIG_PROM_EQ, 0, 5000, NULL), RIG_EINVAL);
   ck_assert_int_eq(seq.served, 1);
   ck_assert_str_eq(rig_error_last()->text, "prometheus: '\"a\"' gives a string, not a number");
   rig_prom_free(prom);
-  prom_fake_stop(fake);
+  fake_http_stop(fake);
   free(seq.last_form);
 }
 END_TEST
@@ -974,7 +983,7 @@ static const char *targets_one(int up)
 
 static int64_t form_ms(const char *form, const char *key)
 {
-  char *text = prom_fake_form_get(form, key);
+  char *text = fake_http_form_get(form, key);
   int64_t ms = text ? (int64_t)llround(strtod(text, NULL) * 1000) : -1;
   free(text);
   return ms;
@@ -987,22 +996,22 @@ static char *matrix_answer(const char *series)
       series ? series : "");
 }
 
-static char *serve_script(void *userdata, const prom_fake_request *req, int *status)
+static char *serve_script(void *userdata, const fake_http_request *req, fake_http_reply *reply)
 {
   script *s = userdata;
-  *status = 200;
+  reply->status = 200;
   if (strcmp(req->path, "/api/v1/targets") == 0) {
     s->target_calls++;
     return rig__strdup(s->targets ? s->targets : targets_one(s->target_calls > s->up_after));
   }
   if (strcmp(req->path, "/api/v1/status/config") == 0)
-    return prom_fake_fixture(s->config);
+    return prom_fixture(s->config);
   if (strcmp(req->path, "/api/v1/series") == 0) {
     free(s->last_match);
-    s->last_match = prom_fake_form_get(req->form, "match[]");
+    s->last_match = fake_http_form_get(req->form, "match[]");
     return rig__strdup(s->series);
   }
-  char *query = prom_fake_form_get(req->form, "query");
+  char *query = fake_http_form_get(req->form, "query");
   char *body = NULL;
   if (strcmp(req->path, "/api/v1/query") == 0 && strcmp(query, "time()") == 0) {
     s->clock_ms += 1000;
@@ -1029,7 +1038,7 @@ static char *serve_script(void *userdata, const prom_fake_request *req, int *sta
                                                          : s->other;
     body = matrix_answer(series);
   } else {
-    *status = 400;
+    reply->status = 400;
     body = rig__strdup(BAD_DATA);
   }
   free(query);
@@ -1040,23 +1049,23 @@ START_TEST(targets_wait_up)
 {
   script s = {0};
   s.up_after = 2;
-  prom_fake *fake = prom_fake_start(serve_script, &s);
+  fake_http *fake = fake_http_start(serve_script, &s);
   rig_prom *prom = client_for(fake);
   ck_assert_int_eq(rig_prom_targets_wait_up(prom, 10000), RIG_OK);
   ck_assert_int_eq(s.target_calls, 3);
   s.target_calls = 0;
   s.up_after = 1000000;
   ck_assert_int_eq(rig_prom_targets_wait_up(prom, 50), RIG_EASSERT);
-  ck_assert_msg(
-      strstr(rig_error_last()->text, "1 of 1 targets not up: otel-collector c:8888 "
-                                     "(http://c:8888/metrics): down: connection refused") != NULL,
-      "%s", rig_error_last()->text);
+  ck_assert_msg(strstr(rig_error_last()->text,
+                       "1 of 1 targets not up: otel-collector c:8888 "
+                       "(http://c:8888/metrics): down: connection refused") != NULL,
+                "%s", rig_error_last()->text);
   s.targets = "{\"status\":\"success\",\"data\":{\"activeTargets\":[]}}";
   ck_assert_int_eq(rig_prom_targets_wait_up(prom, 20), RIG_EASSERT);
   ck_assert_msg(strstr(rig_error_last()->text, "Prometheus has no active target") != NULL, "%s",
                 rig_error_last()->text);
   rig_prom_free(prom);
-  prom_fake_stop(fake);
+  fake_http_stop(fake);
 }
 END_TEST
 
@@ -1064,7 +1073,7 @@ START_TEST(scrape_interval_sources)
 {
   script s = {0};
   s.up_after = 0;
-  prom_fake *fake = prom_fake_start(serve_script, &s);
+  fake_http *fake = fake_http_start(serve_script, &s);
   rig_prom *prom = client_for(fake);
   int64_t interval = 0;
   /* From the targets API. */
@@ -1073,7 +1082,7 @@ START_TEST(scrape_interval_sources)
   ck_assert_int_eq(rig_prom_scrape_interval(&interval, prom, NULL), RIG_OK);
   ck_assert_int_eq(interval, 1000);
   /* A server before 2.30: from the configuration, by job, else the global interval. */
-  char *old = prom_fake_fixture("targets_old");
+  char *old = prom_fixture("targets_old");
   s.targets = old;
   s.config = "status_config_jobs";
   ck_assert_int_eq(rig_prom_scrape_interval(&interval, prom, "fast"), RIG_OK);
@@ -1084,7 +1093,7 @@ START_TEST(scrape_interval_sources)
   ck_assert_int_eq(rig_prom_scrape_interval(&interval, prom, "nowhere"), RIG_ENOTFOUND);
   ck_assert_int_eq(interval, -3);
   rig_prom_free(prom);
-  prom_fake_stop(fake);
+  fake_http_stop(fake);
   free(old);
 }
 END_TEST
@@ -1094,7 +1103,7 @@ START_TEST(mark_waits_for_a_fresh_scrape)
   script s = {0};
   s.clock_ms = 1700000000000LL;
   s.stale_scrapes = 3;
-  prom_fake *fake = prom_fake_start(serve_script, &s);
+  fake_http *fake = fake_http_start(serve_script, &s);
   rig_prom *prom = client_for(fake);
   rig_prom_mark *mark = NULL;
   ck_assert_int_eq(rig_prom_mark_now(&mark, prom, "otel-collector", 10000), RIG_OK);
@@ -1110,7 +1119,7 @@ START_TEST(mark_waits_for_a_fresh_scrape)
   assert_prefix(rig_error_last()->text, "prometheus: no scrape of job 'otel-collector' after ");
   ck_assert_ptr_nonnull(rig_error_detail_get(rig_error_last(), "hint"));
   rig_prom_free(prom);
-  prom_fake_stop(fake);
+  fake_http_stop(fake);
 }
 END_TEST
 
@@ -1120,7 +1129,7 @@ START_TEST(delta_walks_resets_and_new_series)
 {
   script s = {0};
   s.clock_ms = 1000000;
-  prom_fake *fake = prom_fake_start(serve_script, &s);
+  fake_http *fake = fake_http_start(serve_script, &s);
   rig_prom *prom = client_for(fake);
   rig_prom_mark *mark = NULL;
   ck_assert_int_eq(rig_prom_mark_now(&mark, prom, "otel-collector", 10000), RIG_OK);
@@ -1154,7 +1163,7 @@ START_TEST(delta_walks_resets_and_new_series)
                 "prometheus: the increase of 'x_total' since the mark is 1, expected == 2 (");
   rig_prom_mark_free(mark);
   rig_prom_free(prom);
-  prom_fake_stop(fake);
+  fake_http_stop(fake);
   free(s.range_expr);
 }
 END_TEST
@@ -1163,7 +1172,7 @@ START_TEST(pipeline_check_reads_the_counters)
 {
   script s = {0};
   s.clock_ms = 1000000;
-  prom_fake *fake = prom_fake_start(serve_script, &s);
+  fake_http *fake = fake_http_start(serve_script, &s);
   rig_prom *prom = client_for(fake);
   rig_prom_mark *mark = NULL;
   ck_assert_int_eq(rig_prom_mark_now(&mark, prom, NULL, 10000), RIG_OK);
@@ -1205,7 +1214,7 @@ START_TEST(pipeline_check_reads_the_counters)
   rig_prom_pipeline_report_free(report);
   rig_prom_mark_free(mark);
   rig_prom_free(prom);
-  prom_fake_stop(fake);
+  fake_http_stop(fake);
   free(s.range_expr);
 }
 END_TEST
@@ -1213,7 +1222,7 @@ END_TEST
 START_TEST(metric_resolve_tries_both_names)
 {
   script s = {0};
-  prom_fake *fake = prom_fake_start(serve_script, &s);
+  fake_http *fake = fake_http_start(serve_script, &s);
   rig_prom *prom = client_for(fake);
   char *name = NULL;
   s.series = "{\"status\":\"success\",\"data\":[{\"__name__\":\"otelcol_receiver_accepted_spans\","
@@ -1241,7 +1250,7 @@ START_TEST(metric_resolve_tries_both_names)
   ck_assert_str_eq(rig_error_last()->text,
                    "prometheus: no series named otelcol_x or otelcol_x_total with {job=\"j\"}");
   rig_prom_free(prom);
-  prom_fake_stop(fake);
+  fake_http_stop(fake);
   free(s.last_match);
 }
 END_TEST

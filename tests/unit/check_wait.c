@@ -639,27 +639,12 @@ static void server_stop(server *s)
   pthread_join(s->thread, NULL);
 }
 
-/* A port nothing listens on: bound, then closed. */
-static int free_port(void)
-{
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in addr;
-  memset(&addr, 0, sizeof addr);
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, (struct sockaddr *)&addr, sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, (struct sockaddr *)&addr, &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
 START_TEST(probe_tcp)
 {
   rig__probe_target target = {"127.0.0.1", 0, NULL, "web"};
   char *detail = NULL;
 
-  target.host_port = free_port();
+  target.host_port = rig_test_free_port();
   ck_assert_int_eq(rig__probe_tcp(&detail, &target, 1000), 0);
   ck_assert_ptr_nonnull(strstr(detail, "Connection refused"));
   free(detail);
@@ -772,7 +757,7 @@ START_TEST(probe_http_refused)
   char *dir = rig_test_tempdir();
   rig_compose_project *project = NULL;
   rig_wait_spec *spec = http_spec("{ ready: prometheus }", &project, dir);
-  rig__probe_target target = {"127.0.0.1", free_port(), NULL, "web"};
+  rig__probe_target target = {"127.0.0.1", rig_test_free_port(), NULL, "web"};
   rig_http *client = NULL;
   char *detail = NULL;
   ck_assert_int_eq(rig__probe_http(&detail, &client, spec, &target, 1000), 0);
@@ -801,7 +786,7 @@ START_TEST(probe_sql_refused)
   char *dir = rig_test_tempdir();
   rig_compose_project *project = NULL;
   rig_wait_spec *spec = http_spec("{ ready: postgres }", &project, dir);
-  rig__probe_target target = {"127.0.0.1", free_port(), NULL, "web"};
+  rig__probe_target target = {"127.0.0.1", rig_test_free_port(), NULL, "web"};
   char *detail = NULL;
   ck_assert_int_eq(rig__probe_sql(&detail, spec, &target, 1000), 0);
   ck_assert_msg(strstr(detail, "login: ") == detail, "%s", detail);

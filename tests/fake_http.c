@@ -1,7 +1,7 @@
 /*
- * prom_fake.c - the fake Prometheus API server of the unit suites (see prom_fake.h).
+ * fake_http.c - the fake HTTP server of the unit suites (see fake_http.h).
  */
-#include "prom_fake.h"
+#include "fake_http.h"
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -20,19 +20,21 @@
 #include "testutil.h"
 #include "util.h"
 
-struct prom_fake {
+struct fake_http {
   int listen_fd;
   int stop_pipe[2];
   pthread_t thread;
   char url[64];
-  prom_fake_handler handler;
+  fake_http_handler handler;
   void *userdata;
-  pthread_mutex_t lock;
+  pthread_mutex_t lock; /* guards what follows: tests read it while the thread serves */
   int requests;
+  rig_buf log;
+  char *last_request;
 };
 
 /* Waits until fd is readable or the server is told to stop; 0 on stop. */
-static int wait_readable(prom_fake *fake, int fd)
+static int wait_readable(fake_http *fake, int fd)
 {
   struct pollfd fds[2] = {{fd, POLLIN, 0}, {fake->stop_pipe[0], POLLIN, 0}};
   for (;;) {
@@ -46,7 +48,7 @@ static int wait_readable(prom_fake *fake, int fd)
   }
 }
 
-static int read_request(prom_fake *fake, int fd, rig_buf *req, size_t *header_end, size_t *body_len)
+static int read_request(fake_http *fake, int fd, rig_buf *req, size_t *header_end, size_t *body_len)
 {
   for (;;) {
     char *end = req->data ? strstr(req->data, "\r\n\r\n") : NULL;
@@ -78,33 +80,42 @@ static void send_all(int fd, const char *data, size_t len)
   }
 }
 
-static void serve_connection(prom_fake *fake, int fd)
+static void serve_connection(fake_http *fake, int fd)
 {
   rig_buf req = RIG_BUF_INIT;
   size_t header_end = 0, body_len = 0;
   while (read_request(fake, fd, &req, &header_end, &body_len)) {
     char method[16] = "", target[4096] = "";
     sscanf(req.data, "%15s %4095s", method, target);
-    char *query = strchr(target, '?');
+    char path[4096];
+    snprintf(path, sizeof path, "%s", target);
+    char *query = strchr(path, '?');
     if (query)
       *query++ = '\0';
-    char *body_text = rig__strndup(req.data + header_end, body_len);
-    prom_fake_request request = {method, target, body_len > 0 ? body_text : (query ? query : "")};
-    int status = 200;
-    char *body = fake->handler(fake->userdata, &request, &status);
+    char *body = rig__strndup(req.data + header_end, body_len);
+    fake_http_request request = {method, target,  path, body_len > 0 ? body : (query ? query : ""),
+                                 body,   body_len};
+    fake_http_reply reply = {200, NULL};
+    char *answer_body = fake->handler(fake->userdata, &request, &reply);
     pthread_mutex_lock(&fake->lock);
     fake->requests++;
+    rig__buf_printf(&fake->log, "%s\n", target);
+    free(fake->last_request);
+    fake->last_request = rig__strndup(req.data, header_end + body_len);
     pthread_mutex_unlock(&fake->lock);
     /* One write per answer: a header and a body in two small writes meet Nagle's algorithm
      * and the client's delayed ACK, 40 ms per request. */
     rig_buf answer = RIG_BUF_INIT;
-    rig__buf_printf(
-        &answer, "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
-        status, body ? strlen(body) : 0, body ? body : "");
+    rig__buf_printf(&answer,
+                    "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+                    "%s\r\n%s",
+                    reply.status, answer_body ? strlen(answer_body) : 0,
+                    reply.headers ? reply.headers : "", answer_body ? answer_body : "");
     send_all(fd, answer.data, answer.len);
     rig__buf_dispose(&answer);
+    free(reply.headers);
+    free(answer_body);
     free(body);
-    free(body_text);
     size_t used = header_end + body_len;
     memmove(req.data, req.data + used, req.len - used);
     req.len -= used;
@@ -116,7 +127,7 @@ static void serve_connection(prom_fake *fake, int fd)
 
 static void *server_main(void *arg)
 {
-  prom_fake *fake = arg;
+  fake_http *fake = arg;
   while (wait_readable(fake, fake->listen_fd)) {
     int fd = accept(fake->listen_fd, NULL, NULL);
     if (fd < 0)
@@ -126,9 +137,9 @@ static void *server_main(void *arg)
   return NULL;
 }
 
-prom_fake *prom_fake_start(prom_fake_handler handler, void *userdata)
+fake_http *fake_http_start(fake_http_handler handler, void *userdata)
 {
-  prom_fake *fake = rig__calloc(1, sizeof *fake);
+  fake_http *fake = rig__calloc(1, sizeof *fake);
   fake->handler = handler;
   fake->userdata = userdata;
   pthread_mutex_init(&fake->lock, NULL);
@@ -149,21 +160,39 @@ prom_fake *prom_fake_start(prom_fake_handler handler, void *userdata)
   return fake;
 }
 
-const char *prom_fake_url(const prom_fake *fake)
+const char *fake_http_url(const fake_http *fake)
 {
   return fake->url;
 }
 
-int prom_fake_requests(const prom_fake *fake)
+int fake_http_requests(const fake_http *fake)
 {
-  prom_fake *mutable_fake = (prom_fake *)fake;
+  fake_http *mutable_fake = (fake_http *)fake;
   pthread_mutex_lock(&mutable_fake->lock);
   int n = fake->requests;
   pthread_mutex_unlock(&mutable_fake->lock);
   return n;
 }
 
-void prom_fake_stop(prom_fake *fake)
+char *fake_http_log(const fake_http *fake)
+{
+  fake_http *mutable_fake = (fake_http *)fake;
+  pthread_mutex_lock(&mutable_fake->lock);
+  char *copy = rig__strdup(fake->log.data ? fake->log.data : "");
+  pthread_mutex_unlock(&mutable_fake->lock);
+  return copy;
+}
+
+char *fake_http_last_request(const fake_http *fake)
+{
+  fake_http *mutable_fake = (fake_http *)fake;
+  pthread_mutex_lock(&mutable_fake->lock);
+  char *copy = fake->last_request ? rig__strdup(fake->last_request) : NULL;
+  pthread_mutex_unlock(&mutable_fake->lock);
+  return copy;
+}
+
+void fake_http_stop(fake_http *fake)
 {
   if (!fake)
     return;
@@ -174,6 +203,8 @@ void prom_fake_stop(prom_fake *fake)
   close(fake->stop_pipe[0]);
   close(fake->stop_pipe[1]);
   pthread_mutex_destroy(&fake->lock);
+  rig__buf_dispose(&fake->log);
+  free(fake->last_request);
   free(fake);
 }
 
@@ -185,7 +216,7 @@ static int hex_value(char c)
   return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
 }
 
-char *prom_fake_form_get(const char *form, const char *key)
+char *fake_http_form_get(const char *form, const char *key)
 {
   size_t key_len = strlen(key);
   for (const char *p = form; p && *p;) {
@@ -211,28 +242,7 @@ char *prom_fake_form_get(const char *form, const char *key)
   return NULL;
 }
 
-char *prom_fake_fixture(const char *name)
+char *fake_http_closed_url(void)
 {
-  char *relative = rig__sprintf("fixtures/prometheus/%s.json", name);
-  char *path = rig_test_path(relative);
-  char *text = NULL;
-  size_t len = 0;
-  if (rig__read_file(&text, &len, path) != 0)
-    ck_abort_msg("fixture %s is missing", path);
-  free(relative);
-  free(path);
-  return text;
-}
-
-char *prom_fake_closed_url(void)
-{
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in addr = {0};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, (struct sockaddr *)&addr, sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, (struct sockaddr *)&addr, &len);
-  close(fd);
-  return rig__sprintf("http://127.0.0.1:%d", ntohs(addr.sin_port));
+  return rig__sprintf("http://127.0.0.1:%d", rig_test_free_port());
 }
