@@ -14,9 +14,11 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <arpa/inet.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -95,6 +97,7 @@ typedef struct run {
    * request then primes a new connection, or waits ("parked") for the one being primed. */
   int h2_reuse_bug;
   CURLU *parsed_url;
+  int numeric_host; /* the URL's host is an IP address */
   enum { H2_NONE, H2_PRIMING, H2_READY } h2_state;
   int *parked; /* slots whose request waits for the h2c connection being primed */
   int parked_count;
@@ -295,6 +298,28 @@ static void record_done(run *r, slot *s, CURLcode code, long status, int64_t now
   r->idle[r->idle_count++] = (int)(s - r->slots);
 }
 
+/* The header list plus our User-Agent, unless the request names its own. Sent as a plain
+ * header rather than CURLOPT_USERAGENT: libcurl formats that option into a fresh
+ * "User-Agent: ...\r\n" string for every transfer (about 5% of its work per request). */
+static struct curl_slist *with_user_agent(struct curl_slist *list)
+{
+  static const char name[] = "User-Agent:";
+  struct curl_slist *last = NULL;
+  for (struct curl_slist *node = list; node; node = node->next) {
+    if (strncasecmp(node->data, name, sizeof name - 1) == 0)
+      return list;
+    last = node;
+  }
+  struct curl_slist *ua = curl_slist_append(NULL, "User-Agent: stackrig/" RIG_VERSION_STRING);
+  if (!ua)
+    abort(); /* only out of memory, where rig__malloc aborts too */
+  if (!last)
+    return ua;
+  last->next = ua; /* appended by hand: the list's nodes (and the traceparent value inside
+                      one) stay where they are */
+  return list;
+}
+
 /* Applies what on_request filled in to the slot's handle. */
 static void apply_callback_request(run *r, slot *s, const rig_traffic_request *req)
 {
@@ -303,8 +328,9 @@ static void apply_callback_request(run *r, slot *s, const rig_traffic_request *r
   rig__traffic_easy_request(s->easy, rig__traffic_method(req->method, has_body),
                             req->url ? req->url : r->spec.url, req->body, len, has_body, 1);
   curl_slist_free_all(s->headers);
-  s->headers = rig__traffic_header_list(req->headers, r->spec.auth_header, has_body, r->traceparent,
-                                        &s->traceparent_value);
+  s->headers = with_user_agent(rig__traffic_header_list(req->headers, r->spec.auth_header,
+                                                        has_body, r->traceparent,
+                                                        &s->traceparent_value));
   curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, s->headers);
 }
 
@@ -627,10 +653,17 @@ static void setup_slot(run *r, slot *s)
   curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, on_close);
   curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, r);
   curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
-  /* no proxy: load goes straight to the target, and libcurl skips reading the *_proxy
-   * environment variables on every request */
+  /* no proxy: load goes straight to the target. Both options are needed for libcurl to
+   * skip reading the proxy environment variables on every request: with only PROXY set it
+   * still reads no_proxy and NO_PROXY each time */
   curl_easy_setopt(easy, CURLOPT_PROXY, "");
-  curl_easy_setopt(easy, CURLOPT_USERAGENT, "stackrig/" RIG_VERSION_STRING);
+  curl_easy_setopt(easy, CURLOPT_NOPROXY, "*");
+  /* A numeric host never resolves differently, so its cache entry may live for the run:
+   * otherwise libcurl scans its DNS cache for stale entries at the end of every request.
+   * A host name keeps the default, so that a service whose address changes mid-run (a
+   * restarted container) is found again. */
+  if (!r->opts->on_request && r->numeric_host)
+    curl_easy_setopt(easy, CURLOPT_DNS_CACHE_TIMEOUT, -1L);
   curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS,
                    (long)(opts->timeout_ms ? opts->timeout_ms : DEFAULT_TIMEOUT_MS));
   curl_easy_setopt(
@@ -644,11 +677,24 @@ static void setup_slot(run *r, slot *s)
   }
   rig__traffic_easy_request(easy, r->spec.method, r->spec.url, r->spec.body, r->spec.body_len,
                             r->spec.has_body, 0);
-  s->headers = rig__traffic_header_list((const char *const *)r->spec.headers, r->spec.auth_header,
-                                        r->spec.has_body, r->traceparent, &s->traceparent_value);
+  s->headers = with_user_agent(
+      rig__traffic_header_list((const char *const *)r->spec.headers, r->spec.auth_header,
+                               r->spec.has_body, r->traceparent, &s->traceparent_value));
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, s->headers);
   if (!r->opts->on_request && r->parsed_url)
     curl_easy_setopt(easy, CURLOPT_CURLU, r->parsed_url);
+}
+
+/* Whether the URL's host is an IPv4 or IPv6 address rather than a name. */
+static int is_numeric_host(CURLU *url)
+{
+  char *host = NULL;
+  if (!url || curl_url_get(url, CURLUPART_HOST, &host, 0) != CURLUE_OK || !host)
+    return 0;
+  struct in_addr v4;
+  int numeric = host[0] == '[' || inet_pton(AF_INET, host, &v4) == 1;
+  curl_free(host);
+  return numeric;
 }
 
 static int prepare(run *r)
@@ -697,13 +743,9 @@ static int prepare(run *r)
   r->parsed_url = curl_url();
   if (r->parsed_url && curl_url_set(r->parsed_url, CURLUPART_URL, r->spec.url, 0) != CURLUE_OK) {
     curl_url_cleanup(r->parsed_url);
-    free(r->wanted); /* after curl_multi_cleanup: closing connections calls on_close */
-    free(r->registered);
-    free(r->is_dirty);
-    free(r->owned);
-    free(r->dirty);
     r->parsed_url = NULL;
   }
+  r->numeric_host = is_numeric_host(r->parsed_url);
   r->slots = rig__calloc((size_t)r->slot_count, sizeof *r->slots);
   r->idle = rig__calloc((size_t)r->slot_count, sizeof *r->idle);
   r->parked = rig__calloc((size_t)r->slot_count, sizeof *r->parked);
