@@ -58,8 +58,8 @@ typedef struct run {
   int epoll_fd;
   int use_pwait2;
   /* Per socket: the epoll events curl wants and those epoll has. Changes are applied in
-   * one go before each wait, so that a connection curl lets go of when a request ends and
-   * takes up again for the next request costs no system call. That is only safe for
+   * one go before each wait (see watch_apply), so that a connection curl lets go of when a
+   * request ends and takes up again for the next request costs no system call. That is only safe for
    * sockets whose opening and closing we see (connections, through on_open and on_close:
    * a closed socket leaves epoll by itself and its number can come back); others that
    * curl watches (its resolver's socket pair) are applied at once. */
@@ -171,10 +171,9 @@ static void watch_set(run *r, int fd, uint8_t events)
   }
 }
 
-static void watch_apply(run *r, int fd)
+/* Makes epoll's registration of fd exactly what curl wants. */
+static void watch_sync(run *r, int fd)
 {
-  if (r->wanted[fd] == r->registered[fd])
-    return;
   struct epoll_event ev;
   memset(&ev, 0, sizeof ev);
   ev.events = r->wanted[fd];
@@ -190,6 +189,20 @@ static void watch_apply(run *r, int fd)
   r->registered[fd] = r->wanted[fd];
 }
 
+/* Before a wait. A registration that covers more than curl wants is left alone: when a
+ * request ends curl lets go of its connection (CURL_POLL_REMOVE), and in the open model
+ * the next request on it comes a wake-up or more later, so removing it at once would cost
+ * an EPOLL_CTL_DEL and an EPOLL_CTL_ADD per request. An event curl did not ask for is
+ * rare (the server closing an idle connection) and fixes the registration then; see
+ * stale_event. */
+static void watch_apply(run *r, int fd)
+{
+  uint8_t wanted = r->wanted[fd], registered = r->registered[fd];
+  if (wanted == registered || (wanted == 0 && registered == EPOLLIN))
+    return;
+  watch_sync(r, fd);
+}
+
 static void watch_flush(run *r)
 {
   for (int i = 0; i < r->dirty_count; i++) {
@@ -197,6 +210,16 @@ static void watch_flush(run *r)
     watch_apply(r, r->dirty[i]);
   }
   r->dirty_count = 0;
+}
+
+/* An event on a connection curl has let go of (kept registered by watch_apply): drops the
+ * registration, and the event is not curl's. */
+static int stale_event(run *r, int fd)
+{
+  if (fd >= r->watch_size || !r->owned[fd] || r->wanted[fd] != 0)
+    return 0;
+  watch_sync(r, fd);
+  return 1;
 }
 
 static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
@@ -583,6 +606,8 @@ static void loop(run *r)
     now = rig__now_ns();
     int n = wait_events(r, events, next_wake(r, now) - now);
     for (int i = 0; i < n; i++) {
+      if (stale_event(r, events[i].data.fd))
+        continue;
       int mask = 0;
       if (events[i].events & EPOLLIN)
         mask |= CURL_CSELECT_IN;

@@ -32,8 +32,8 @@
 
 static pid_t nginx_pid = -1;
 static char *nginx_dir;
-static int http_port, h2c_port, h2c_limited_port;
-static char base_url[64], h2c_url[64], h2c_limited_url[64];
+static int http_port, h2c_port, h2c_limited_port, idle_close_port;
+static char base_url[64], h2c_url[64], h2c_limited_url[64], idle_close_url[64];
 
 static int free_port(void)
 {
@@ -96,8 +96,13 @@ static void write_config(void)
       "    keepalive_requests 50;\n"
       "    location = /ok { return 200 \"ok\\n\"; }\n"
       "  }\n"
+      "  server {\n" /* closes a keep-alive connection idle for 30 ms */
+      "    listen 127.0.0.1:%5$d;\n"
+      "    keepalive_timeout 30ms;\n"
+      "    location = /ok { return 200 \"ok\\n\"; }\n"
+      "  }\n"
       "}\n",
-      nginx_dir, http_port, h2c_port, h2c_limited_port);
+      nginx_dir, http_port, h2c_port, h2c_limited_port, idle_close_port);
   rig_test_write_file(conf, text);
   free(text);
   free(conf);
@@ -114,9 +119,14 @@ static void nginx_start(void)
   do
     h2c_limited_port = free_port();
   while (h2c_limited_port == http_port || h2c_limited_port == h2c_port);
+  do
+    idle_close_port = free_port();
+  while (idle_close_port == http_port || idle_close_port == h2c_port ||
+         idle_close_port == h2c_limited_port);
   snprintf(base_url, sizeof base_url, "http://127.0.0.1:%d", http_port);
   snprintf(h2c_url, sizeof h2c_url, "http://127.0.0.1:%d", h2c_port);
   snprintf(h2c_limited_url, sizeof h2c_limited_url, "http://127.0.0.1:%d", h2c_limited_port);
+  snprintf(idle_close_url, sizeof idle_close_url, "http://127.0.0.1:%d", idle_close_port);
   write_config();
   char *conf = path_in("nginx.conf");
   char *error_log = path_in("error.log");
@@ -130,7 +140,8 @@ static void nginx_start(void)
   free(conf);
   /* ready when both ports accept; fail at once if nginx exits */
   int64_t deadline = rig__now_ms() + 10000;
-  while (!(port_answers(http_port) && port_answers(h2c_port) && port_answers(h2c_limited_port))) {
+  while (!(port_answers(http_port) && port_answers(h2c_port) && port_answers(h2c_limited_port) &&
+           port_answers(idle_close_port))) {
     int status = 0;
     if (waitpid(nginx_pid, &status, WNOHANG) == nginx_pid) {
       nginx_pid = -1;
@@ -481,6 +492,32 @@ START_TEST(h2c_survives_the_server_closing_connections)
 }
 END_TEST
 
+START_TEST(open_model_survives_the_server_closing_idle_connections)
+{
+  /* 10/s: each connection sits idle for about 100 ms between requests, and the server
+   * closes it after 30 ms. The generator keeps a connection's socket in its epoll set
+   * after a request ends, so the close arrives there as an event nobody asked for: it must
+   * drop the socket, and the next request must go out on a new connection */
+  char url[96];
+  snprintf(url, sizeof url, "%s/ok", idle_close_url);
+  size_t offset = log_size();
+  rig_traffic_options opts = RIG_TRAFFIC_OPTIONS_INIT;
+  opts.request.url = url;
+  opts.rate = 10;
+  opts.requests = 12;
+  opts.connections = 4;
+  rig_traffic_result *result = run_ok(&opts);
+  const rig_traffic_summary *sum = rig_traffic_result_summary(result);
+  ck_assert_uint_eq(sum->requests, 12);
+  ck_assert_uint_eq(sum->errors, 0);
+  ck_assert_uint_eq(rig_traffic_result_status_count(result, 200), 12);
+  size_t n = 0;
+  free(read_log(offset, 12, &n));
+  ck_assert_uint_eq(n, 12);
+  rig_traffic_result_free(result);
+}
+END_TEST
+
 START_TEST(post_with_body_file_headers_and_bearer_token)
 {
   char *body_path = path_in("body.json");
@@ -592,6 +629,7 @@ static Suite *traffic_nginx_suite(void)
   tcase_add_test(tc, requests_hang_under_a_given_parent);
   tcase_add_test(tc, h2c_with_prior_knowledge);
   tcase_add_test(tc, h2c_survives_the_server_closing_connections);
+  tcase_add_test(tc, open_model_survives_the_server_closing_idle_connections);
   tcase_add_test(tc, post_with_body_file_headers_and_bearer_token);
   tcase_add_test(tc, cli_against_nginx);
   suite_add_tcase(s, tc);
