@@ -59,10 +59,10 @@ typedef struct run {
   int use_pwait2;
   /* Per socket: the epoll events curl wants and those epoll has. Changes are applied in
    * one go before each wait (see watch_apply), so that a connection curl lets go of when a
-   * request ends and takes up again for the next request costs no system call. That is only safe for
-   * sockets whose opening and closing we see (connections, through on_open and on_close:
-   * a closed socket leaves epoll by itself and its number can come back); others that
-   * curl watches (its resolver's socket pair) are applied at once. */
+   * request ends and takes up again for the next request costs no system call. That is only safe
+   * for sockets whose opening and closing we see (connections, through on_open and on_close: a
+   * closed socket leaves epoll by itself and its number can come back); others that curl watches
+   * (its resolver's socket pair) are applied at once. */
   uint8_t *wanted;
   uint8_t *registered;
   uint8_t *owned;
@@ -351,9 +351,8 @@ static void apply_callback_request(run *r, slot *s, const rig_traffic_request *r
   rig__traffic_easy_request(s->easy, rig__traffic_method(req->method, has_body),
                             req->url ? req->url : r->spec.url, req->body, len, has_body, 1);
   curl_slist_free_all(s->headers);
-  s->headers = with_user_agent(rig__traffic_header_list(req->headers, r->spec.auth_header,
-                                                        has_body, r->traceparent,
-                                                        &s->traceparent_value));
+  s->headers = with_user_agent(rig__traffic_header_list(req->headers, r->spec.auth_header, has_body,
+                                                        r->traceparent, &s->traceparent_value));
   curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, s->headers);
 }
 
@@ -702,9 +701,9 @@ static void setup_slot(run *r, slot *s)
   }
   rig__traffic_easy_request(easy, r->spec.method, r->spec.url, r->spec.body, r->spec.body_len,
                             r->spec.has_body, 0);
-  s->headers = with_user_agent(
-      rig__traffic_header_list((const char *const *)r->spec.headers, r->spec.auth_header,
-                               r->spec.has_body, r->traceparent, &s->traceparent_value));
+  s->headers = with_user_agent(rig__traffic_header_list((const char *const *)r->spec.headers,
+                                                        r->spec.auth_header, r->spec.has_body,
+                                                        r->traceparent, &s->traceparent_value));
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, s->headers);
   if (!r->opts->on_request && r->parsed_url)
     curl_easy_setopt(easy, CURLOPT_CURLU, r->parsed_url);
