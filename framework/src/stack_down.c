@@ -4,6 +4,12 @@
  * reverse dependency order (a wave's containers in parallel, each with the stop signal and
  * grace period it was created with), removed; then the project's networks and, on request,
  * its volumes. Needing no compose file, it also works after the file is gone.
+ *
+ * A wave may stop once the previous one's processes are gone: the engine's die event says
+ * so about 50 ms before the stop call returns (the engine releases the container's network
+ * endpoint in between, holding the container's lock, which the stop call waits for). An
+ * events stream therefore runs alongside the stops; the stop call's return still counts
+ * when no event comes (a container that was not running, an engine whose clock differs).
  */
 #include "stack_internal.h"
 
@@ -20,12 +26,68 @@ typedef struct down_job {
   int kill;
   int rc;
   char *error;
-  int stopped; /* set (under *lock) once the container no longer runs */
+  int stopped;            /* set (under *lock) once the container no longer runs */
+  int64_t stop_issued_ns; /* wall clock just before the stop call (under *lock); 0: not yet */
+  size_t wave;
   pthread_mutex_t *lock;
   pthread_cond_t *cond;
   pthread_t thread;
   int thread_started;
 } down_job;
+
+/* The die events of the project's containers while down stops them. */
+typedef struct die_watch {
+  down_job *jobs;
+  size_t count;
+  pthread_mutex_t *lock;
+  pthread_cond_t *cond;
+  rig_docker *docker;
+  char *label;
+  int64_t since_ns;
+  volatile int stop;
+  pthread_t thread;
+} die_watch;
+
+/* Marks the job of the dying container stopped, if its stop was issued before the event
+ * (an earlier death, say before a restart, does not count). Ends the stream once every
+ * container that something else waits for is stopped (the first wave, stopped last, has
+ * no one waiting): a stream notices its cancel flag only on libcurl's next progress tick,
+ * up to a second later, so it had better end by itself. */
+static int on_die(void *userdata, const rig_docker_event *event)
+{
+  die_watch *watch = userdata;
+  pthread_mutex_lock(watch->lock);
+  int all = 1;
+  for (size_t i = 0; i < watch->count; i++) {
+    down_job *job = &watch->jobs[i];
+    if (!job->stopped && job->stop_issued_ns && event->actor_id &&
+        event->time_ns >= job->stop_issued_ns && strcmp(job->container->id, event->actor_id) == 0) {
+      job->stopped = 1;
+      pthread_cond_broadcast(watch->cond);
+    }
+    if (job->wave > 0 && !job->stopped)
+      all = 0;
+  }
+  pthread_mutex_unlock(watch->lock);
+  return all || watch->stop;
+}
+
+static void *die_watch_main(void *arg)
+{
+  die_watch *watch = arg;
+  rig_docker_filter filters[3] = {{"type", "container"}, {"event", "die"}, {"label", watch->label}};
+  rig_docker_events_options opts = RIG_DOCKER_EVENTS_OPTIONS_INIT;
+  opts.filters = filters;
+  opts.filter_count = 3;
+  /* Replayed from before the first stop: a death is seen even if the stream is slow to
+   * open. */
+  opts.since_ns = watch->since_ns;
+  opts.on_event = on_die;
+  opts.userdata = watch;
+  opts.cancel = &watch->stop;
+  rig_docker_events(watch->docker, &opts);
+  return NULL;
+}
 
 static void *down_main(void *arg)
 {
@@ -37,8 +99,12 @@ static void *down_main(void *arg)
                         RIG_STACK_PHASE_STOPPING, -1, NULL);
     /* -1: the container's own StopTimeout and StopSignal, set at create from
      * stop_grace_period and stop_signal. */
-    if (!job->kill)
+    if (!job->kill) {
+      pthread_mutex_lock(job->lock);
+      job->stop_issued_ns = rig__wall_ns();
+      pthread_mutex_unlock(job->lock);
       rc = rig_docker_container_stop(docker, job->container->id, -1);
+    }
     /* Stopped is what the next wave waits for; the removal overlaps with its stops. */
     pthread_mutex_lock(job->lock);
     job->stopped = 1;
@@ -185,24 +251,45 @@ int rig_stack_down(rig_stack *stack, const rig_stack_down_options *opts)
   int first_error = RIG_OK;
   pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
   pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+  int waited_for = 0; /* running containers that a later wave waits for */
+  for (size_t i = 0; i < containers->count; i++) {
+    const char *service = rig_docker_summary_label(&containers->items[i], RIG__LABEL_SERVICE);
+    if (!service)
+      service = containers->items[i].name;
+    size_t k = 0;
+    while (k < name_count && strcmp(names[k], service) != 0)
+      k++;
+    down_job *job = &jobs[i];
+    job->stack = stack;
+    job->container = &containers->items[i];
+    job->service = service;
+    job->wave = plan && k < name_count ? plan->wave_of[k] : 0;
+    job->kill = opts->kill;
+    job->lock = &lock;
+    job->cond = &cond;
+    if (job->wave > 0 && rig__streq(job->container->state, "running"))
+      waited_for++;
+  }
+  die_watch watch;
+  memset(&watch, 0, sizeof watch);
+  int watching = 0;
+  if (waited_for && !opts->kill) {
+    watch.jobs = jobs;
+    watch.count = containers->count;
+    watch.lock = &lock;
+    watch.cond = &cond;
+    watch.label = rig__sprintf("%s=%s", RIG__LABEL_PROJECT, stack->project_name);
+    watch.since_ns = rig__wall_ns();
+    if (rig__stack_docker_clone(&watch.docker, stack) == RIG_OK &&
+        pthread_create(&watch.thread, NULL, die_watch_main, &watch) == 0)
+      watching = 1;
+  }
   for (size_t w = plan ? plan->wave_count : 0; w-- > 0;) {
     /* The last wave first: those that depend on others stop before what they depend on. */
     for (size_t i = 0; i < containers->count; i++) {
-      const char *service = rig_docker_summary_label(&containers->items[i], RIG__LABEL_SERVICE);
-      if (!service)
-        service = containers->items[i].name;
-      size_t k = 0;
-      while (k < name_count && strcmp(names[k], service) != 0)
-        k++;
-      if (k == name_count || plan->wave_of[k] != w)
-        continue;
       down_job *job = &jobs[i];
-      job->stack = stack;
-      job->container = &containers->items[i];
-      job->service = service;
-      job->kill = opts->kill;
-      job->lock = &lock;
-      job->cond = &cond;
+      if (job->wave != w)
+        continue;
       if (pthread_create(&job->thread, NULL, down_main, job) == 0)
         job->thread_started = 1;
       else
@@ -218,6 +305,12 @@ int rig_stack_down(rig_stack *stack, const rig_stack_down_options *opts)
   for (size_t i = 0; i < containers->count; i++)
     if (jobs[i].thread_started)
       pthread_join(jobs[i].thread, NULL);
+  if (watching) {
+    watch.stop = 1;
+    pthread_join(watch.thread, NULL);
+  }
+  rig_docker_free(watch.docker);
+  free(watch.label);
   for (size_t i = 0; i < containers->count; i++) {
     if (jobs[i].rc != RIG_OK) {
       rig__buf_printf(&errors, "%s%s", errors.len ? "; " : "", jobs[i].error);

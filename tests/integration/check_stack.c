@@ -2,9 +2,10 @@
  * check_stack.c - the stack engine against a real engine, with the tiny busybox image:
  * a 3-service stack with depends_on conditions, healthchecks, a named volume, a network
  * alias and a random host port; compose's names and labels (and docker-compose v1 seeing
- * the stack); down -v leaving nothing; the exit codes of an unreachable engine, a missing
- * image and a failing up (which leaves nothing behind); two projects of one file side by
- * side; and the crash reaper: `stackrig up --attach` and a program using the library,
+ * the stack); down -v leaving nothing; down signalling a service only once its dependents'
+ * processes are gone; the exit codes of an unreachable engine, a missing image and a
+ * failing up (which leaves nothing behind); two projects of one file side by side; and the
+ * crash reaper: `stackrig up --attach` and a program using the library,
  * SIGKILLed at random moments, 20 times each, leave nothing behind.
  *
  * Every project name starts with this run's unique prefix; an unchecked teardown (in the
@@ -428,6 +429,63 @@ START_TEST(two_projects_side_by_side)
 }
 END_TEST
 
+/* ---- down's order ---- */
+
+typedef struct down_times {
+  int64_t web_die_ns, db_kill_ns;
+} down_times;
+
+static int on_down_event(void *userdata, const rig_docker_event *event)
+{
+  down_times *t = userdata;
+  const char *service = rig_docker_event_attribute(event, "com.docker.compose.service");
+  if (!service || !event->action)
+    return 0;
+  if (strcmp(service, "web") == 0 && strcmp(event->action, "die") == 0 && !t->web_die_ns)
+    t->web_die_ns = event->time_ns;
+  if (strcmp(service, "db") == 0 && strcmp(event->action, "kill") == 0 && !t->db_kill_ns)
+    t->db_kill_ns = event->time_ns;
+  return 0;
+}
+
+/* web depends on db: down signals db only once web's process is gone (the engine's own
+ * event times, so this is an order, not a duration). */
+START_TEST(down_stops_dependents_first)
+{
+  char *project = project_name("order");
+  rig_stack *stack = new_stack(fixture, project);
+  ck_assert_int_eq(rig_stack_up(stack, 120000), RIG_OK);
+  int64_t since = rig__wall_ns() - 1000000000;
+  rig_stack_down_options down = RIG_STACK_DOWN_OPTIONS_INIT;
+  down.remove_volumes = 1;
+  ck_assert_int_eq(rig_stack_down(stack, &down), RIG_OK);
+  rig_stack_free(stack);
+  assert_nothing_left(project);
+
+  char *label = rig__sprintf("com.docker.compose.project=%s", project);
+  rig_docker_filter filters[2] = {{"type", "container"}, {"label", label}};
+  down_times times = {0, 0};
+  rig_docker_events_options opts = RIG_DOCKER_EVENTS_OPTIONS_INIT;
+  opts.filters = filters;
+  opts.filter_count = 2;
+  opts.since_ns = since;
+  opts.until_ns = rig__wall_ns() + 1000000000;
+  opts.on_event = on_down_event;
+  opts.userdata = &times;
+  rig_docker *docker = NULL;
+  ck_assert_int_eq(rig_docker_open(&docker, NULL), RIG_OK);
+  ck_assert_int_eq(rig_docker_events(docker, &opts), RIG_OK);
+  rig_docker_free(docker);
+  ck_assert_msg(times.web_die_ns > 0 && times.db_kill_ns > 0, "events: web die %lld, db kill %lld",
+                (long long)times.web_die_ns, (long long)times.db_kill_ns);
+  ck_assert_msg(times.web_die_ns <= times.db_kill_ns,
+                "db was signalled %lld ns before web's process was gone",
+                (long long)(times.web_die_ns - times.db_kill_ns));
+  free(label);
+  free(project);
+}
+END_TEST
+
 /* ---- failures ---- */
 
 static size_t line_count(const char *text)
@@ -635,6 +693,7 @@ static Suite *stack_suite(void)
   tcase_add_test(tc, three_service_stack);
   tcase_add_test(tc, collect_writes_logs_inspect_and_summary);
   tcase_add_test(tc, two_projects_side_by_side);
+  tcase_add_test(tc, down_stops_dependents_first);
   tcase_add_test(tc, unreachable_engine_is_exit_3_in_one_line);
   tcase_add_test(tc, missing_image_is_exit_3_naming_it);
   tcase_add_test(tc, failing_up_leaves_nothing);
