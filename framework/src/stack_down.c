@@ -29,6 +29,7 @@ typedef struct down_job {
   int stopped;            /* set (under *lock) once the container no longer runs */
   int64_t stop_issued_ns; /* wall clock just before the stop call (under *lock); 0: not yet */
   size_t wave;
+  int watched;            /* running, in a wave that a later one waits for: a die is due */
   pthread_mutex_t *lock;
   pthread_cond_t *cond;
   pthread_t thread;
@@ -50,9 +51,10 @@ typedef struct die_watch {
 
 /* Marks the job of the dying container stopped, if its stop was issued before the event
  * (an earlier death, say before a restart, does not count). Ends the stream once every
- * container that something else waits for is stopped (the first wave, stopped last, has
- * no one waiting): a stream notices its cancel flag only on libcurl's next progress tick,
- * up to a second later, so it had better end by itself. */
+ * running container that something else waits for is stopped (the first wave, stopped
+ * last, has no one waiting; a container that was not running sends no die event): a
+ * stream notices its cancel flag only on libcurl's next progress tick, up to a second
+ * later, so it had better end by itself. */
 static int on_die(void *userdata, const rig_docker_event *event)
 {
   die_watch *watch = userdata;
@@ -65,7 +67,7 @@ static int on_die(void *userdata, const rig_docker_event *event)
       job->stopped = 1;
       pthread_cond_broadcast(watch->cond);
     }
-    if (job->wave > 0 && !job->stopped)
+    if (job->watched && !job->stopped)
       all = 0;
   }
   pthread_mutex_unlock(watch->lock);
@@ -251,7 +253,7 @@ int rig_stack_down(rig_stack *stack, const rig_stack_down_options *opts)
   int first_error = RIG_OK;
   pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
   pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
-  int waited_for = 0; /* running containers that a later wave waits for */
+  int watched = 0;
   for (size_t i = 0; i < containers->count; i++) {
     const char *service = rig_docker_summary_label(&containers->items[i], RIG__LABEL_SERVICE);
     if (!service)
@@ -267,13 +269,13 @@ int rig_stack_down(rig_stack *stack, const rig_stack_down_options *opts)
     job->kill = opts->kill;
     job->lock = &lock;
     job->cond = &cond;
-    if (job->wave > 0 && rig__streq(job->container->state, "running"))
-      waited_for++;
+    job->watched = job->wave > 0 && rig__streq(job->container->state, "running");
+    watched += job->watched;
   }
   die_watch watch;
   memset(&watch, 0, sizeof watch);
   int watching = 0;
-  if (waited_for && !opts->kill) {
+  if (watched && !opts->kill) {
     watch.jobs = jobs;
     watch.count = containers->count;
     watch.lock = &lock;
