@@ -174,6 +174,8 @@ static void watch_set(run *r, int fd, uint8_t events)
 /* Makes epoll's registration of fd exactly what curl wants. */
 static void watch_sync(run *r, int fd)
 {
+  if (r->wanted[fd] == r->registered[fd])
+    return;
   struct epoll_event ev;
   memset(&ev, 0, sizeof ev);
   ev.events = r->wanted[fd];
@@ -189,16 +191,15 @@ static void watch_sync(run *r, int fd)
   r->registered[fd] = r->wanted[fd];
 }
 
-/* Before a wait. A registration that covers more than curl wants is left alone: when a
- * request ends curl lets go of its connection (CURL_POLL_REMOVE), and in the open model
- * the next request on it comes a wake-up or more later, so removing it at once would cost
- * an EPOLL_CTL_DEL and an EPOLL_CTL_ADD per request. An event curl did not ask for is
- * rare (the server closing an idle connection) and fixes the registration then; see
- * stale_event. */
+/* Before a wait. A connection curl lets go of (CURL_POLL_REMOVE when a request ends)
+ * keeps its EPOLLIN registration: in the open model the next request on it comes a
+ * wake-up or more later, so removing it at once would cost an EPOLL_CTL_DEL and an
+ * EPOLL_CTL_ADD per request. An idle connection is quiet until the server closes it; that
+ * event fixes the registration then (stale_event). An EPOLLOUT registration is never
+ * kept: a writable socket would wake every wait. */
 static void watch_apply(run *r, int fd)
 {
-  uint8_t wanted = r->wanted[fd], registered = r->registered[fd];
-  if (wanted == registered || (wanted == 0 && registered == EPOLLIN))
+  if (r->wanted[fd] == 0 && r->registered[fd] == EPOLLIN)
     return;
   watch_sync(r, fd);
 }
