@@ -544,6 +544,42 @@ static int wait_for_roots(svc_run *run)
   return rc;
 }
 
+/* network_mode: service:X, whose container can be created only once X's exists. */
+static int joins_namespace(const rig_compose_service *svc)
+{
+  return svc->network_mode && strncmp(svc->network_mode, "service:", 8) == 0;
+}
+
+/* A service in another's network namespace (network_mode: service:X) can be created only
+ * once X's container exists and started only once it runs: like compose, take X as a
+ * dependency started, whether or not depends_on names it. */
+static int wait_for_namespace_owner(svc_run *run)
+{
+  up_ctx *ctx = run->ctx;
+  const char *owner = run->service->network_mode + 8;
+  svc_run *target = NULL;
+  for (size_t i = 0; i < ctx->count && !target; i++)
+    if (strcmp(ctx->runs[i].service->name, owner) == 0)
+      target = &ctx->runs[i];
+  if (!target)
+    return RIG_OK; /* the loader rejects this; the create then names the problem */
+  pthread_mutex_lock(&ctx->lock);
+  int rc = RIG_OK;
+  while (!target->start_requested && !ctx->abort) {
+    if (rig__now_ms() >= ctx->deadline_ms) {
+      rc = rig_error_set(RIG_ETIMEOUT, "service %s: timed out waiting for %s to start (its "
+                         "network namespace)", run->service->name, owner);
+      fail_locked(run, rc, NULL);
+      break;
+    }
+    wait_until(ctx, ctx->deadline_ms);
+  }
+  if (rc == RIG_OK && ctx->abort)
+    rc = RIG_EINTERRUPTED;
+  pthread_mutex_unlock(&ctx->lock);
+  return rc;
+}
+
 static void *service_main(void *arg)
 {
   svc_run *run = arg;
@@ -551,9 +587,8 @@ static void *service_main(void *arg)
   rig_docker *docker = NULL;
   /* Creating does not run anything, so it need not wait for the dependencies: only the
    * start does. A container that joins another's network namespace needs it to exist. */
-  int early = !run->service->network_mode ||
-              strncmp(run->service->network_mode, "service:", 8) != 0;
-  int root = ctx->stack->plan->dep_count[run->index] == 0;
+  int early = !joins_namespace(run->service);
+  int root = early && ctx->stack->plan->dep_count[run->index] == 0;
   int rc = rig__stack_docker_clone(&docker, ctx->stack);
   if (rc != RIG_OK)
     fail(run, rc, NULL);
@@ -563,6 +598,8 @@ static void *service_main(void *arg)
     rc = create_containers(run, docker);
   if (rc == RIG_OK)
     rc = wait_for_dependencies(run);
+  if (rc == RIG_OK && !early)
+    rc = wait_for_namespace_owner(run);
   if (rc == RIG_OK && !early)
     rc = create_containers(run, docker);
   if (rc == RIG_OK)
@@ -679,7 +716,7 @@ static void init_runs(up_ctx *ctx)
   }
   rig__plan *plan = ctx->stack->plan;
   for (size_t i = 0; i < ctx->count; i++)
-    ctx->roots_pending += plan->dep_count[i] == 0;
+    ctx->roots_pending += !joins_namespace(ctx->runs[i].service) && plan->dep_count[i] == 0;
   for (size_t i = 0; i < ctx->count; i++) {
     const rig_compose_service *svc = ctx->runs[i].service;
     for (size_t d = 0; d < plan->dep_count[i]; d++)

@@ -3,10 +3,11 @@
  * a 3-service stack with depends_on conditions, healthchecks, a named volume, a network
  * alias and a random host port; compose's names and labels (and docker-compose v1 seeing
  * the stack); down -v leaving nothing; down signalling a service only once its dependents'
- * processes are gone; the exit codes of an unreachable engine, a missing image and a
- * failing up (which leaves nothing behind); two projects of one file side by side; and the
- * crash reaper: `stackrig up --attach` and a program using the library,
- * SIGKILLed at random moments, 20 times each, leave nothing behind.
+ * processes are gone; a service in another's network namespace started after it; the exit
+ * codes of an unreachable engine, a missing image and a failing up (which leaves nothing
+ * behind); two projects of one file side by side; and the crash reaper: `stackrig up
+ * --attach` and a program using the library, SIGKILLed at random moments, 20 times each,
+ * leave nothing behind.
  *
  * Every project name starts with this run's unique prefix; an unchecked teardown (in the
  * parent process, so it runs even when a test failed) removes whatever carries it.
@@ -429,6 +430,57 @@ START_TEST(two_projects_side_by_side)
 }
 END_TEST
 
+/* ---- network_mode: service:X ---- */
+
+/* y shares x's network namespace and names no dependency; x waits for a healthy a. y may
+ * start only once x runs (the engine refuses otherwise), as compose would start it. */
+START_TEST(network_mode_service_waits_for_its_owner)
+{
+  char *project = project_name("netns");
+  char *dir = rig_test_tempdir();
+  char *file = rig__sprintf("%s/compose.yaml", dir);
+  rig_test_write_file(file,
+                      "services:\n"
+                      "  a:\n"
+                      "    image: ${STACKRIG_TEST_IMAGE}\n"
+                      "    command: [\"sh\", \"-c\", \"touch /tmp/ok; exec sleep 600\"]\n"
+                      "    healthcheck:\n"
+                      "      test: [\"CMD\", \"test\", \"-f\", \"/tmp/ok\"]\n"
+                      "      interval: 500ms\n"
+                      "      retries: 20\n"
+                      "    stop_grace_period: 1s\n"
+                      "  x:\n"
+                      "    image: ${STACKRIG_TEST_IMAGE}\n"
+                      "    command: [\"sleep\", \"600\"]\n"
+                      "    depends_on:\n"
+                      "      a:\n"
+                      "        condition: service_healthy\n"
+                      "    stop_grace_period: 1s\n"
+                      "  y:\n"
+                      "    image: ${STACKRIG_TEST_IMAGE}\n"
+                      "    command: [\"sleep\", \"600\"]\n"
+                      "    network_mode: service:x\n"
+                      "    stop_grace_period: 1s\n");
+  rig_stack *stack = new_stack(file, project);
+  int rc = rig_stack_up(stack, 120000);
+  ck_assert_msg(rc == RIG_OK, "up: %s", rig_error_last() ? rig_error_last()->text : "");
+  rig_stack_status *status = NULL;
+  ck_assert_int_eq(rig_stack_get_status(&status, stack), RIG_OK);
+  ck_assert_str_eq(find_status(status, "y")->state, "running");
+  ck_assert_str_eq(find_status(status, "x")->state, "running");
+  rig_stack_status_free(status);
+  rig_stack_down_options down = RIG_STACK_DOWN_OPTIONS_INIT;
+  down.remove_volumes = 1;
+  ck_assert_int_eq(rig_stack_down(stack, &down), RIG_OK);
+  rig_stack_free(stack);
+  assert_nothing_left(project);
+  rig_test_rmtree(dir);
+  free(dir);
+  free(file);
+  free(project);
+}
+END_TEST
+
 /* ---- down's order ---- */
 
 typedef struct down_times {
@@ -694,6 +746,7 @@ static Suite *stack_suite(void)
   tcase_add_test(tc, collect_writes_logs_inspect_and_summary);
   tcase_add_test(tc, two_projects_side_by_side);
   tcase_add_test(tc, down_stops_dependents_first);
+  tcase_add_test(tc, network_mode_service_waits_for_its_owner);
   tcase_add_test(tc, unreachable_engine_is_exit_3_in_one_line);
   tcase_add_test(tc, missing_image_is_exit_3_naming_it);
   tcase_add_test(tc, failing_up_leaves_nothing);
