@@ -254,13 +254,52 @@ static int finish(rig_http *client, transfer *t, CURLcode rc, rig_http_response 
   return RIG_OK;
 }
 
+/* How often a cancellable transfer looks at its cancel flag while nothing arrives. */
+#define CANCEL_POLL_MS 20
+
+/* curl_easy_perform() calls the progress callback, where the cancel flag is seen, only
+ * about once a second while a stream is idle: an events stream would outlive its purpose
+ * by up to a second. Driving the transfer through a multi handle lets us look at the flag
+ * between short polls. */
+static CURLcode perform_cancellable(rig_http *client, const volatile int *cancel)
+{
+  CURLM *multi = curl_multi_init();
+  if (!multi)
+    return curl_easy_perform(client->easy);
+  curl_multi_add_handle(multi, client->easy);
+  CURLcode rc = CURLE_OK;
+  int running = 1;
+  while (running) {
+    if (curl_multi_perform(multi, &running) != CURLM_OK) {
+      rc = CURLE_FAILED_INIT;
+      break;
+    }
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(multi, &left)))
+      if (msg->msg == CURLMSG_DONE)
+        rc = msg->data.result;
+    if (!running)
+      break;
+    if (*cancel) {
+      rc = CURLE_ABORTED_BY_CALLBACK;
+      break;
+    }
+    curl_multi_poll(multi, NULL, 0, CANCEL_POLL_MS, NULL);
+  }
+  curl_multi_remove_handle(multi, client->easy);
+  curl_multi_cleanup(multi);
+  return rc;
+}
+
 int rig_http_do(rig_http *client, const rig_http_request *req, rig_http_response *resp)
 {
   if (!client || !req || !resp)
     return rig_error_set(RIG_EINVAL, "rig_http_do: client, request and response are required");
   transfer t;
   setup(client, &t, req);
-  CURLcode rc = curl_easy_perform(client->easy);
+  CURLcode rc = req->cancel ? perform_cancellable(client, req->cancel)
+                            : curl_easy_perform(client->easy);
   return finish(client, &t, rc, resp);
 }
 
