@@ -45,8 +45,8 @@ static void curl_init_once(void)
 
 int rig_http_new(rig_http **out, const char *base_url, const rig_http_options *opts)
 {
-  if (!out || !base_url || (strncmp(base_url, "http://", 7) != 0 &&
-                            strncmp(base_url, "https://", 8) != 0))
+  if (!out || !base_url ||
+      (strncmp(base_url, "http://", 7) != 0 && strncmp(base_url, "https://", 8) != 0))
     return rig_error_set(RIG_EINVAL, "invalid base URL '%s': expected http:// or https://",
                          base_url ? base_url : "(null)");
   pthread_once(&curl_once, curl_init_once);
@@ -298,8 +298,8 @@ int rig_http_do(rig_http *client, const rig_http_request *req, rig_http_response
     return rig_error_set(RIG_EINVAL, "rig_http_do: client, request and response are required");
   transfer t;
   setup(client, &t, req);
-  CURLcode rc = req->cancel ? perform_cancellable(client, req->cancel)
-                            : curl_easy_perform(client->easy);
+  CURLcode rc =
+      req->cancel ? perform_cancellable(client, req->cancel) : curl_easy_perform(client->easy);
   return finish(client, &t, rc, resp);
 }
 
