@@ -39,8 +39,7 @@ static int run_port(int argc, char **argv)
   if (rig_parse_port(&port, spec) != RIG_OK ||
       (strcmp(protocol, "tcp") && strcmp(protocol, "udp") && strcmp(protocol, "sctp"))) {
     free(spec);
-    return runner_usage_error("port", "'%s' is not a port (such as 5432 or 53/udp)",
-                              positional[1]);
+    return runner_usage_error("port", "'%s' is not a port (such as 5432 or 53/udp)", positional[1]);
   }
   rig_stack_options opts = RIG_STACK_OPTIONS_INIT;
   rig_stack *stack = NULL;

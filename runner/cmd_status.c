@@ -19,8 +19,8 @@ static void print_table(const rig_stack_status *status)
     if (s->container && strlen(s->container) > cw)
       cw = strlen(s->container);
   }
-  printf("%-*s  %-*s  %-10s  %-9s  %-4s  %s\n", (int)sw, "SERVICE", (int)cw, "CONTAINER",
-         "STATE", "HEALTH", "EXIT", "PORTS");
+  printf("%-*s  %-*s  %-10s  %-9s  %-4s  %s\n", (int)sw, "SERVICE", (int)cw, "CONTAINER", "STATE",
+         "HEALTH", "EXIT", "PORTS");
   for (size_t i = 0; i < status->service_count; i++) {
     const rig_stack_service_status *s = &status->services[i];
     char exit_text[16] = "";

@@ -8,16 +8,11 @@
 
 /* Every command the runner has, in the order `stackrig --help` lists them. */
 static const runner_command *const commands[] = {
-    &runner_cmd_help,
-    &runner_cmd_up,
-    &runner_cmd_down,
-    &runner_cmd_status,
-    &runner_cmd_logs,
-    &runner_cmd_port,
-    &runner_cmd_traffic,
-    &runner_cmd_config,
-    &runner_cmd_migrate,
-    NULL,
+    &runner_cmd_help,    &runner_cmd_up,
+    &runner_cmd_down,    &runner_cmd_status,
+    &runner_cmd_logs,    &runner_cmd_port,
+    &runner_cmd_traffic, &runner_cmd_config,
+    &runner_cmd_migrate, NULL,
 };
 
 const runner_command *const *runner_commands(void)
@@ -35,26 +30,24 @@ const runner_command *runner_find_command(const char *name)
 
 static void print_main_help(FILE *out)
 {
-  fprintf(out,
-          "usage: stackrig [--version] [--help] COMMAND [ARGS...]\n"
-          "\n"
-          "stackrig brings up a compose-defined stack, waits until its services are really\n"
-          "ready, and gives C test suites helpers for traffic, traces and metrics.\n"
-          "\n"
-          "Commands:\n");
+  fprintf(out, "usage: stackrig [--version] [--help] COMMAND [ARGS...]\n"
+               "\n"
+               "stackrig brings up a compose-defined stack, waits until its services are really\n"
+               "ready, and gives C test suites helpers for traffic, traces and metrics.\n"
+               "\n"
+               "Commands:\n");
   for (const runner_command *const *c = commands; *c; c++)
     fprintf(out, "  %-10s %s\n", (*c)->name, (*c)->summary);
-  fprintf(out,
-          "\n"
-          "Run 'stackrig help COMMAND' or 'stackrig COMMAND --help' for a command's options.\n"
-          "\n"
-          "Environment:\n"
-          "  STACKRIG_LOG_LEVEL   trace, debug, info (default), warn, error\n"
-          "  STACKRIG_LOG_FORMAT  console (default) or json\n"
-          "  NO_COLOR             set to turn colour off\n"
-          "\n"
-          "Exit codes: 0 success, 1 a test or assertion failed, 2 usage error,\n"
-          "            3 infrastructure failure, 130/143 interrupted.\n");
+  fprintf(out, "\n"
+               "Run 'stackrig help COMMAND' or 'stackrig COMMAND --help' for a command's options.\n"
+               "\n"
+               "Environment:\n"
+               "  STACKRIG_LOG_LEVEL   trace, debug, info (default), warn, error\n"
+               "  STACKRIG_LOG_FORMAT  console (default) or json\n"
+               "  NO_COLOR             set to turn colour off\n"
+               "\n"
+               "Exit codes: 0 success, 1 a test or assertion failed, 2 usage error,\n"
+               "            3 infrastructure failure, 130/143 interrupted.\n");
 }
 
 static int run_help(int argc, char **argv)

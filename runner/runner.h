@@ -10,9 +10,9 @@
 /* Exit codes (DESIGN.md). */
 enum {
   RIG_EXIT_OK = 0,
-  RIG_EXIT_FAILED = 1,      /* a test or an assertion failed */
-  RIG_EXIT_USAGE = 2,       /* bad command line or bad input file */
-  RIG_EXIT_INFRA = 3,       /* engine unreachable, image missing, service never ready */
+  RIG_EXIT_FAILED = 1, /* a test or an assertion failed */
+  RIG_EXIT_USAGE = 2,  /* bad command line or bad input file */
+  RIG_EXIT_INFRA = 3,  /* engine unreachable, image missing, service never ready */
   RIG_EXIT_SIGINT = 130,
   RIG_EXIT_SIGTERM = 143
 };

@@ -11,8 +11,8 @@
 
 /* ---- options ---- */
 
-static const char *short_or_long(const char *shortname, const char *longname, int argc,
-                                 char **argv, int *i, int *missing)
+static const char *short_or_long(const char *shortname, const char *longname, int argc, char **argv,
+                                 int *i, int *missing)
 {
   const char *arg = argv[*i];
   const char *v = runner_option_value(longname, argc, argv, i, missing);
@@ -201,17 +201,28 @@ void stack_progress_free(stack_progress *p)
 static const char *phase_name(rig_stack_phase phase)
 {
   switch (phase) {
-  case RIG_STACK_PHASE_WAITING: return "waiting for dependencies";
-  case RIG_STACK_PHASE_PULLING: return "pulling image";
-  case RIG_STACK_PHASE_CREATING: return "creating";
-  case RIG_STACK_PHASE_STARTING: return "starting";
-  case RIG_STACK_PHASE_RUNNING: return "running";
-  case RIG_STACK_PHASE_HEALTHY: return "healthy";
-  case RIG_STACK_PHASE_READY: return "ready";
-  case RIG_STACK_PHASE_COMPLETED: return "completed";
-  case RIG_STACK_PHASE_FAILED: return "failed";
-  case RIG_STACK_PHASE_STOPPING: return "stopping";
-  case RIG_STACK_PHASE_REMOVED: return "removed";
+  case RIG_STACK_PHASE_WAITING:
+    return "waiting for dependencies";
+  case RIG_STACK_PHASE_PULLING:
+    return "pulling image";
+  case RIG_STACK_PHASE_CREATING:
+    return "creating";
+  case RIG_STACK_PHASE_STARTING:
+    return "starting";
+  case RIG_STACK_PHASE_RUNNING:
+    return "running";
+  case RIG_STACK_PHASE_HEALTHY:
+    return "healthy";
+  case RIG_STACK_PHASE_READY:
+    return "ready";
+  case RIG_STACK_PHASE_COMPLETED:
+    return "completed";
+  case RIG_STACK_PHASE_FAILED:
+    return "failed";
+  case RIG_STACK_PHASE_STOPPING:
+    return "stopping";
+  case RIG_STACK_PHASE_REMOVED:
+    return "removed";
   }
   return "?";
 }
@@ -274,8 +285,8 @@ void stack_progress_event(const rig_stack_event *event, void *userdata)
     snprintf(line->text, sizeof line->text, "%s%s\033[0m %s%s%s", phase_color(event->phase), what,
              timing, event->message ? "  " : "", event->message ? event->message : "");
   else
-    snprintf(line->text, sizeof line->text, "%s %s%s%s", what, timing,
-             event->message ? "  " : "", event->message ? event->message : "");
+    snprintf(line->text, sizeof line->text, "%s %s%s%s", what, timing, event->message ? "  " : "",
+             event->message ? event->message : "");
   redraw(p);
 }
 

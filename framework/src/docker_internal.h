@@ -55,18 +55,21 @@ int rig__docker_api_minor(const char *version);
 
 typedef struct rig__docker_call {
   const char *method;
-  const char *path;          /* without the version prefix */
+  const char *path; /* without the version prefix */
   const char *body;
   size_t body_len;
-  const char *content_type;  /* NULL: application/json when there is a body */
+  const char *content_type; /* NULL: application/json when there is a body */
   const char *const *headers;
-  int64_t timeout_ms;        /* 0: the connection's default; -1: none */
+  int64_t timeout_ms; /* 0: the connection's default; -1: none */
   rig_http_data_cb on_data;
   void *userdata;
   const volatile int *cancel;
 } rig__docker_call;
 
-#define RIG__DOCKER_CALL_INIT {NULL, NULL, NULL, 0, NULL, NULL, 0, NULL, NULL, NULL}
+#define RIG__DOCKER_CALL_INIT                                                                      \
+  {                                                                                                \
+    NULL, NULL, NULL, 0, NULL, NULL, 0, NULL, NULL, NULL                                           \
+  }
 
 /* Sends a call with the version prefix. RIG_OK whatever the status; RIG_ECONNECT as
  * "cannot reach the Docker engine at <host>: <reason>" with a hint. */
@@ -85,16 +88,16 @@ char *rig__docker_engine_message(const char *body, size_t body_len);
 /* GET/POST/DELETE with the error mapping: *out_json (may be NULL) receives the parsed
  * body on 2xx. ok_status: an extra non-2xx status that counts as success (304), or 0. */
 int rig__docker_json(json_object **out_json, rig_docker *docker, const char *method,
-                     const char *path, json_object *body, long ok_status,
-                     int not_found_code, const char *what);
+                     const char *path, json_object *body, long ok_status, int not_found_code,
+                     const char *what);
 
 /* ---- JSON helpers ---- */
 
-const char *rig__json_str(json_object *obj, const char *key);     /* NULL when absent */
-int64_t rig__json_int(json_object *obj, const char *key);         /* 0 when absent */
-int rig__json_bool(json_object *obj, const char *key);            /* 0 when absent */
-json_object *rig__json_get(json_object *obj, const char *key);    /* NULL when absent */
-json_object *rig__json_strv(const char *const *list);             /* array, or NULL */
+const char *rig__json_str(json_object *obj, const char *key);  /* NULL when absent */
+int64_t rig__json_int(json_object *obj, const char *key);      /* 0 when absent */
+int rig__json_bool(json_object *obj, const char *key);         /* 0 when absent */
+json_object *rig__json_get(json_object *obj, const char *key); /* NULL when absent */
+json_object *rig__json_strv(const char *const *list);          /* array, or NULL */
 json_object *rig__json_labels(const rig_docker_label *labels, size_t count);
 
 /* The filters query value: {"label":["a=b"],"type":["container"]}, or NULL for none. */
@@ -114,7 +117,7 @@ typedef struct rig__arena {
   rig__arena_block *head;
 } rig__arena;
 
-void *rig__arena_alloc(rig__arena *arena, size_t size); /* zeroed, aligned */
+void *rig__arena_alloc(rig__arena *arena, size_t size);    /* zeroed, aligned */
 char *rig__arena_strdup(rig__arena *arena, const char *s); /* NULL stays NULL */
 void rig__arena_dispose(rig__arena *arena);
 /* Labels of a JSON object of strings, sorted by key. */

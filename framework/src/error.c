@@ -64,8 +64,8 @@ static void set_last_node(error_node *node)
 const char *rig_strerror(int code)
 {
   switch (code) {
-#define RIG__ERRNO_MSG(name, value, message) \
-  case value:                                \
+#define RIG__ERRNO_MSG(name, value, message)                                                       \
+  case value:                                                                                      \
     return message;
     RIG_ERRNO_MAP(RIG__ERRNO_MSG)
 #undef RIG__ERRNO_MSG
@@ -76,8 +76,8 @@ const char *rig_strerror(int code)
 const char *rig_error_name(int code)
 {
   switch (code) {
-#define RIG__ERRNO_NAME(name, value, message) \
-  case value:                                 \
+#define RIG__ERRNO_NAME(name, value, message)                                                      \
+  case value:                                                                                      \
     return "RIG_" #name;
     RIG_ERRNO_MAP(RIG__ERRNO_NAME)
 #undef RIG__ERRNO_NAME
@@ -224,8 +224,8 @@ static int is_key_char(char c)
 
 static int is_value_end(char c)
 {
-  return c == '\0' || isspace((unsigned char)c) || c == '&' || c == ',' || c == ';' ||
-         c == '"' || c == '\'' || c == ')' || c == '}' || c == ']';
+  return c == '\0' || isspace((unsigned char)c) || c == '&' || c == ',' || c == ';' || c == '"' ||
+         c == '\'' || c == ')' || c == '}' || c == ']';
 }
 
 /* scheme://user:password@host → scheme://user:***@host; returns chars consumed from text. */
@@ -233,8 +233,7 @@ static size_t redact_url_userinfo(rig_buf *out, const char *text)
 {
   const char *start = text + 3; /* after "://" */
   const char *p = start;
-  while (*p && *p != '/' && *p != '?' && *p != '#' && *p != '@' &&
-         !isspace((unsigned char)*p))
+  while (*p && *p != '/' && *p != '?' && *p != '#' && *p != '@' && !isspace((unsigned char)*p))
     p++;
   if (*p != '@') {
     rig__buf_puts(out, "://");

@@ -52,9 +52,9 @@ int rig_stack_new(rig_stack **out, const rig_stack_options *opts)
   }
   for (size_t i = 0; i < project->service_count; i++) {
     if (!project->services[i].image) {
-      rc = rig_error_set(RIG_EUNSUPPORTED, "service %s (%s:%d): no image (stackrig does not build images)",
-                         project->services[i].name, project->services[i].file,
-                         project->services[i].line);
+      rc = rig_error_set(
+          RIG_EUNSUPPORTED, "service %s (%s:%d): no image (stackrig does not build images)",
+          project->services[i].name, project->services[i].file, project->services[i].line);
       rig__plan_free(plan);
       rig_compose_project_free(owned);
       return rc;
@@ -196,8 +196,7 @@ static int compare_summaries(const void *a, const void *b)
   return d < 0 ? -1 : d > 0;
 }
 
-int rig__stack_list_containers(rig_docker_containers **out, rig_docker *docker,
-                               const char *project)
+int rig__stack_list_containers(rig_docker_containers **out, rig_docker *docker, const char *project)
 {
   char *label = rig__sprintf("%s=%s", RIG__LABEL_PROJECT, project);
   /* One-off containers (compose run) are not part of the stack's services. */
@@ -349,8 +348,8 @@ int rig_stack_get_status(rig_stack_status **out, rig_stack *stack)
     for (size_t p = 0; p < info->port_count; p++) {
       const rig_docker_port_mapping *m = &info->ports[p];
       ports[p] = strchr(m->host_ip ? m->host_ip : "", ':')
-                     ? rig__sprintf("[%s]:%d->%d/%s", m->host_ip, m->host_port,
-                                    m->container_port, m->protocol)
+                     ? rig__sprintf("[%s]:%d->%d/%s", m->host_ip, m->host_port, m->container_port,
+                                    m->protocol)
                      : rig__sprintf("%s:%d->%d/%s", m->host_ip ? m->host_ip : "", m->host_port,
                                     m->container_port, m->protocol);
     }
@@ -435,8 +434,8 @@ int rig_stack_status_to_json(char **out, const rig_stack_status *status)
     json_object_array_add(services, item);
   }
   json_object_object_add(root, "services", services);
-  *out = rig__sprintf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
-                                                                       JSON_C_TO_STRING_NOSLASHESCAPE));
+  *out = rig__sprintf("%s\n", json_object_to_json_string_ext(
+                                  root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
   json_object_put(root);
   return RIG_OK;
 }

@@ -124,8 +124,8 @@ int rig_stack_logs(rig_stack *stack, const rig_stack_logs_options *opts, rig_sta
     const char *service = rig_docker_summary_label(&containers->items[i], RIG__LABEL_SERVICE);
     if (!service || !wanted(service, opts->services))
       continue;
-    const char *number = rig_docker_summary_label(&containers->items[i],
-                                                  RIG__LABEL_CONTAINER_NUMBER);
+    const char *number =
+        rig_docker_summary_label(&containers->items[i], RIG__LABEL_CONTAINER_NUMBER);
     log_stream *ls = &streams[n++];
     ls->stack = stack;
     ls->id = containers->items[i].id;
@@ -139,8 +139,8 @@ int rig_stack_logs(rig_stack *stack, const rig_stack_logs_options *opts, rig_sta
   }
   if (opts->follow) {
     for (size_t i = 0; i < n; i++)
-      streams[i].thread_started = pthread_create(&streams[i].thread, NULL, log_thread,
-                                                 &streams[i]) == 0;
+      streams[i].thread_started =
+          pthread_create(&streams[i].thread, NULL, log_thread, &streams[i]) == 0;
     for (size_t i = 0; i < n; i++)
       if (streams[i].thread_started)
         pthread_join(streams[i].thread, NULL);
@@ -306,7 +306,8 @@ int rig_stack_collect(rig_stack *stack, const char *dir)
     if (problems.len)
       rig__buf_printf(&summary, "\nProblems:\n%s", problems.data);
     else
-      rig__buf_puts(&summary, "\nNo container exited, restarted, was OOM-killed or is unhealthy.\n");
+      rig__buf_puts(&summary,
+                    "\nNo container exited, restarted, was OOM-killed or is unhealthy.\n");
     char *path = rig__sprintf("%s/summary.txt", dir);
     rc = write_text(path, summary.data);
     free(path);

@@ -29,7 +29,7 @@ typedef struct down_job {
   int stopped;            /* set (under *lock) once the container no longer runs */
   int64_t stop_issued_ns; /* wall clock just before the stop call (under *lock); 0: not yet */
   size_t wave;
-  int watched;            /* running, in a wave that a later one waits for: a die is due */
+  int watched; /* running, in a wave that a later one waits for: a die is due */
   pthread_mutex_t *lock;
   pthread_cond_t *cond;
   pthread_t thread;
@@ -97,8 +97,8 @@ static void *down_main(void *arg)
   rig_docker *docker = NULL;
   int rc = rig__stack_docker_clone(&docker, job->stack);
   if (rc == RIG_OK) {
-    rig__stack_progress(job->stack, job->service, job->container->name,
-                        RIG_STACK_PHASE_STOPPING, -1, NULL);
+    rig__stack_progress(job->stack, job->service, job->container->name, RIG_STACK_PHASE_STOPPING,
+                        -1, NULL);
     /* -1: the container's own StopTimeout and StopSignal, set at create from
      * stop_grace_period and stop_signal. */
     if (!job->kill) {
@@ -118,8 +118,8 @@ static void *down_main(void *arg)
     if (rc == RIG_ENOTFOUND)
       rc = RIG_OK;
     if (rc == RIG_OK)
-      rig__stack_progress(job->stack, job->service, job->container->name,
-                          RIG_STACK_PHASE_REMOVED, -1, NULL);
+      rig__stack_progress(job->stack, job->service, job->container->name, RIG_STACK_PHASE_REMOVED,
+                          -1, NULL);
   }
   pthread_mutex_lock(job->lock);
   job->stopped = 1;
@@ -156,8 +156,7 @@ static rig__plan *plan_from_labels(const rig_docker_containers *containers, char
     names[count] = rig__strdup(service);
     nodes[count].name = names[count];
     nodes[count].dep_count = rig__stack_parse_depends_label(
-        &deps[count],
-        rig_docker_summary_label(&containers->items[i], RIG__LABEL_DEPENDS_ON));
+        &deps[count], rig_docker_summary_label(&containers->items[i], RIG__LABEL_DEPENDS_ON));
     nodes[count].deps = (const char *const *)deps[count];
     nodes[count].dep_required = rig__calloc(nodes[count].dep_count + 1, sizeof(int));
     count++;
@@ -198,8 +197,8 @@ static int remove_by_label(rig_stack *stack, rig_docker *docker, int volumes, ri
       for (size_t i = 0; i < networks->count; i++) {
         int r = rig_docker_network_remove(docker, networks->items[i].id);
         if (r == RIG_OK)
-          rig__stack_progress(stack, NULL, networks->items[i].name, RIG_STACK_PHASE_REMOVED,
-                              -1, NULL);
+          rig__stack_progress(stack, NULL, networks->items[i].name, RIG_STACK_PHASE_REMOVED, -1,
+                              NULL);
         else if (r != RIG_ENOTFOUND) {
           rig__buf_printf(errors, "%snetwork %s: %s", errors->len ? "; " : "",
                           networks->items[i].name, rig_error_last()->text);
@@ -214,11 +213,10 @@ static int remove_by_label(rig_stack *stack, rig_docker *docker, int volumes, ri
       for (size_t i = 0; i < vols->count; i++) {
         int r = rig_docker_volume_remove(docker, vols->items[i].name, 0);
         if (r == RIG_OK)
-          rig__stack_progress(stack, NULL, vols->items[i].name, RIG_STACK_PHASE_REMOVED, -1,
-                              NULL);
+          rig__stack_progress(stack, NULL, vols->items[i].name, RIG_STACK_PHASE_REMOVED, -1, NULL);
         else if (r != RIG_ENOTFOUND) {
-          rig__buf_printf(errors, "%svolume %s: %s", errors->len ? "; " : "",
-                          vols->items[i].name, rig_error_last()->text);
+          rig__buf_printf(errors, "%svolume %s: %s", errors->len ? "; " : "", vols->items[i].name,
+                          rig_error_last()->text);
           rc = r;
         }
       }

@@ -48,13 +48,13 @@ typedef struct rig__plan_node {
 typedef struct rig__plan {
   size_t node_count;
   size_t wave_count;
-  size_t *wave_of;    /* node -> its wave */
-  size_t *order;      /* nodes wave by wave (file order inside a wave) */
-  size_t *wave_start; /* wave w is order[wave_start[w] .. wave_start[w+1]) */
-  size_t **deps;      /* node -> indexes of the nodes it depends on (defined ones only) */
-  size_t **dep_origin;/* node -> for each deps entry, its index in the node's input deps */
+  size_t *wave_of;     /* node -> its wave */
+  size_t *order;       /* nodes wave by wave (file order inside a wave) */
+  size_t *wave_start;  /* wave w is order[wave_start[w] .. wave_start[w+1]) */
+  size_t **deps;       /* node -> indexes of the nodes it depends on (defined ones only) */
+  size_t **dep_origin; /* node -> for each deps entry, its index in the node's input deps */
   size_t *dep_count;
-  char **skipped;     /* messages for optional dependencies that are not defined */
+  char **skipped; /* messages for optional dependencies that are not defined */
   size_t skipped_count;
 } rig__plan;
 
@@ -176,7 +176,10 @@ typedef struct rig__reaper {
   pid_t pid;    /* the reaper's pid (a grandchild: not ours to wait for) */
 } rig__reaper;
 
-#define RIG__REAPER_INIT {-1, -1}
+#define RIG__REAPER_INIT                                                                           \
+  {                                                                                                \
+    -1, -1                                                                                         \
+  }
 
 /* Forks the reaper (double fork + setsid: it survives us and our process group's signals;
  * all its descriptors but the pipe are closed, so it holds no terminal and no test
@@ -203,12 +206,12 @@ struct rig_stack {
   rig_compose_project *owned_project;
   const rig_compose_project *project; /* NULL for rig_stack_open() */
   char *project_name;
-  char *docker_host;                  /* NULL: discovery */
+  char *docker_host; /* NULL: discovery */
   rig_stack_options opts;
   rig__plan *plan;
-  char *session;                      /* the current up's session, or NULL */
+  char *session; /* the current up's session, or NULL */
   rig__reaper reaper;
-  rig_docker *docker;                 /* the calling thread's connection, opened lazily */
+  rig_docker *docker; /* the calling thread's connection, opened lazily */
   pthread_mutex_t progress_lock;
   int64_t operation_start_ms;
 };

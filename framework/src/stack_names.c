@@ -47,8 +47,7 @@ char *rig__stack_new_session_id(void)
   return id;
 }
 
-char *rig__stack_container_name(const char *project, const rig_compose_service *service,
-                                int number)
+char *rig__stack_container_name(const char *project, const rig_compose_service *service, int number)
 {
   if (service->container_name && *service->container_name)
     return rig__strdup(service->container_name);
@@ -281,8 +280,8 @@ int rig__stack_resolve_ports(rig__port_list *out, const rig_compose_service *ser
     if (port->published_start < 0 || port->published_start > 65535 ||
         (port->published_start && port->published_end &&
          (port->published_end < port->published_start || port->published_end > 65535))) {
-      rc = rig_error_set(RIG_EINVAL, "service %s: ports: bad host port range %d-%d",
-                         service->name, port->published_start, port->published_end);
+      rc = rig_error_set(RIG_EINVAL, "service %s: ports: bad host port range %d-%d", service->name,
+                         port->published_start, port->published_end);
       goto cleanup;
     }
     rig_docker_port_binding *binding = &list.bindings[list.binding_count++];
@@ -313,8 +312,8 @@ cleanup:
 
 int rig__stack_is_default_stack_image(const char *image)
 {
-  static const char *const known[] = {"postgres", "pgvector", "jaeger", "prometheus",
-                                      "opentelemetry-collector", NULL};
+  static const char *const known[] = {
+      "postgres", "pgvector", "jaeger", "prometheus", "opentelemetry-collector", NULL};
   if (!image)
     return 0;
   for (const char *const *k = known; *k; k++)

@@ -104,15 +104,14 @@ int rig__plan_build(rig__plan **out, const rig__plan_node *nodes, size_t count)
           rig_error_add_detail("service", "%s", nodes[i].name);
           goto cleanup;
         }
-        plan->skipped = rig__realloc(plan->skipped,
-                                     (plan->skipped_count + 1) * sizeof *plan->skipped);
+        plan->skipped =
+            rig__realloc(plan->skipped, (plan->skipped_count + 1) * sizeof *plan->skipped);
         plan->skipped[plan->skipped_count++] = rig__sprintf(
             "service %s: optional dependency %s is not defined: skipped", nodes[i].name, dep);
         continue;
       }
       if ((size_t)at == i) {
-        rc = rig_error_set(RIG_EINVAL, "dependency cycle: %s -> %s", nodes[i].name,
-                           nodes[i].name);
+        rc = rig_error_set(RIG_EINVAL, "dependency cycle: %s -> %s", nodes[i].name, nodes[i].name);
         rig_error_add_detail("cycle", "%s -> %s", nodes[i].name, nodes[i].name);
         goto cleanup;
       }

@@ -32,26 +32,27 @@ int rig__stack_ensure_image(rig_stack *stack, rig_docker *docker, const rig_comp
       return RIG_OK;
   }
   if (policy == RIG_STACK_PULL_NEVER) {
-    rc = rig_error_set(RIG_EIMAGE, "service %s: image %s is not present and the pull policy "
-                       "is never", svc->name, svc->image);
+    rc = rig_error_set(RIG_EIMAGE,
+                       "service %s: image %s is not present and the pull policy "
+                       "is never",
+                       svc->name, svc->image);
   } else {
     rig__stack_progress(stack, svc->name, NULL, RIG_STACK_PHASE_PULLING, -1, NULL);
     if ((rc = rig_docker_image_pull(docker, svc->image, NULL)) == RIG_OK)
       return RIG_OK;
     if (rc == RIG_ECONNECT)
       return rc;
-    rig_error_wrap(RIG_EIMAGE, "service %s: image %s is missing and could not be pulled",
-                   svc->name, svc->image);
+    rig_error_wrap(RIG_EIMAGE, "service %s: image %s is missing and could not be pulled", svc->name,
+                   svc->image);
     rc = RIG_EIMAGE;
   }
   rig_error_add_detail("image", "%s", svc->image);
   if (rig__stack_is_default_stack_image(svc->image))
     rig_error_add_detail("hint", "build the default stack's images offline: run "
-                         "compose/images/build and eval its output "
-                         "(eval \"$(compose/images/build)\")");
+                                 "compose/images/build and eval its output "
+                                 "(eval \"$(compose/images/build)\")");
   else
-    rig_error_add_detail("hint", "build or load the image %s on this engine first",
-                         svc->image);
+    rig_error_add_detail("hint", "build or load the image %s on this engine first", svc->image);
   return rc;
 }
 
@@ -92,8 +93,10 @@ int rig__stack_ensure_networks(rig_stack *stack, rig_docker *docker,
     if (rc != RIG_ENOTFOUND)
       return rig_error_wrap(RIG_OK, "network %s", net->name);
     if (net->external)
-      return rig_error_set(RIG_ENOTFOUND, "external network %s does not exist (create it "
-                           "first: docker network create %s)", net->name, net->name);
+      return rig_error_set(RIG_ENOTFOUND,
+                           "external network %s does not exist (create it "
+                           "first: docker network create %s)",
+                           net->name, net->name);
     rig__stack_progress(stack, NULL, net->name, RIG_STACK_PHASE_CREATING, -1, NULL);
     rig__labels labels = {0};
     rig__stack_network_labels(&labels, label_ctx, net);
@@ -135,8 +138,10 @@ int rig__stack_ensure_volumes(rig_stack *stack, rig_docker *docker,
     if (rc != RIG_ENOTFOUND)
       return rig_error_wrap(RIG_OK, "volume %s", vol->name);
     if (vol->external)
-      return rig_error_set(RIG_ENOTFOUND, "external volume %s does not exist (create it "
-                           "first: docker volume create %s)", vol->name, vol->name);
+      return rig_error_set(RIG_ENOTFOUND,
+                           "external volume %s does not exist (create it "
+                           "first: docker volume create %s)",
+                           vol->name, vol->name);
     rig__stack_progress(stack, NULL, vol->name, RIG_STACK_PHASE_CREATING, -1, NULL);
     rig__labels labels = {0};
     rig__stack_volume_labels(&labels, label_ctx, vol);

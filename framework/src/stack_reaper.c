@@ -239,9 +239,9 @@ int rig__stack_sweep_session(rig_docker *docker, const char *session, int settle
       empty_passes = 0;
     }
     if (rig__now_ms() > give_up_at)
-      return rc != RIG_OK ? rc
-                          : rig_error_set(RIG_ETIMEOUT, "session %s: resources remain after 60 s",
-                                          session);
+      return rc != RIG_OK
+                 ? rc
+                 : rig_error_set(RIG_ETIMEOUT, "session %s: resources remain after 60 s", session);
     rig__sleep_ms(found ? 100 : 400);
   }
 }

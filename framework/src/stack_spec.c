@@ -171,8 +171,8 @@ int rig__stack_build_spec(rig__spec *h, const rig_compose_project *project,
     if (strncmp(svc->network_mode, "service:", 8) == 0) {
       const rig_compose_service *other = rig_compose_find_service(project, svc->network_mode + 8);
       if (!other)
-        return rig_error_set(RIG_EINVAL, "service %s: network_mode %s names no service",
-                             svc->name, svc->network_mode);
+        return rig_error_set(RIG_EINVAL, "service %s: network_mode %s names no service", svc->name,
+                             svc->network_mode);
       char *name = rig__stack_container_name(project->name, other, 1);
       h->network_mode = rig__sprintf("container:%s", name);
       free(name);

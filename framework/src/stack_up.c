@@ -171,8 +171,10 @@ static int dependency_state(svc_run *run, const rig_compose_dependency *dep, svc
   switch (dep->condition) {
   case RIG_COMPOSE_CONDITION_COMPLETED_SUCCESSFULLY:
     if (first_nonzero_exit(dep_run, &code)) {
-      rig_error_set(RIG_EEXITED, "service %s exited with code %d (service %s waits for it "
-                    "to complete successfully)", dep->service, code, run->service->name);
+      rig_error_set(RIG_EEXITED,
+                    "service %s exited with code %d (service %s waits for it "
+                    "to complete successfully)",
+                    dep->service, code, run->service->name);
       rig_error_add_detail("service", "%s", dep->service);
       rig_error_add_detail("exit_code", "%d", code);
       return dep->required ? -1 : 1;
@@ -182,8 +184,10 @@ static int dependency_state(svc_run *run, const rig_compose_dependency *dep, svc
     if (!dep_run->start_requested)
       return 0;
     if (!dep_run->has_health) {
-      rig_error_set(RIG_EINVAL, "service %s waits for %s to be healthy, but %s has no "
-                    "healthcheck", run->service->name, dep->service, dep->service);
+      rig_error_set(RIG_EINVAL,
+                    "service %s waits for %s to be healthy, but %s has no "
+                    "healthcheck",
+                    run->service->name, dep->service, dep->service);
       return dep->required ? -1 : 1;
     }
     if (any_set(dep_run->unhealthy, dep_run->replicas)) {
@@ -191,9 +195,8 @@ static int dependency_state(svc_run *run, const rig_compose_dependency *dep, svc
                     dep->service, run->service->name);
       return dep->required ? -1 : 1;
     }
-    if (first_nonzero_exit(dep_run, &code) ||
-        (any_set(dep_run->exited, dep_run->replicas) &&
-         !all_set(dep_run->healthy, dep_run->replicas))) {
+    if (first_nonzero_exit(dep_run, &code) || (any_set(dep_run->exited, dep_run->replicas) &&
+                                               !all_set(dep_run->healthy, dep_run->replicas))) {
       rig_error_set(RIG_EEXITED, "service %s exited with code %d before it was healthy",
                     dep->service, code);
       return dep->required ? -1 : 1;
@@ -316,8 +319,8 @@ static int wait_for_dependencies(svc_run *run)
     if (rc != RIG_OK || all)
       break;
     if (ctx->events_ended) {
-      rc = rig_error_set(RIG_EENGINE, "service %s: lost the engine's events stream: %s",
-                         svc->name, ctx->events_error ? ctx->events_error : "ended");
+      rc = rig_error_set(RIG_EENGINE, "service %s: lost the engine's events stream: %s", svc->name,
+                         ctx->events_error ? ctx->events_error : "ended");
       fail_locked(run, rc, NULL);
       break;
     }
@@ -350,8 +353,8 @@ static int create_containers(svc_run *run, rig_docker *docker)
       rc = rig_docker_container_create(&id, docker, &holder.spec);
     rig__spec_dispose(&holder);
     if (rc == RIG_ECONFLICT) {
-      rig_error_set(RIG_ECONFLICT, "service %s: a container named %s already exists",
-                    svc->name, run->names[r]);
+      rig_error_set(RIG_ECONFLICT, "service %s: a container named %s already exists", svc->name,
+                    run->names[r]);
       rig_error_add_detail("hint", "remove the old stack first: stackrig down -p %s",
                            ctx->project->name);
     } else if (rc != RIG_OK) {
@@ -486,8 +489,8 @@ static int wait_for_self(svc_run *run, rig_docker *docker)
       break;
     }
     if (ctx->events_ended) {
-      rc = rig_error_set(RIG_EENGINE, "service %s: lost the engine's events stream: %s",
-                         svc->name, ctx->events_error ? ctx->events_error : "ended");
+      rc = rig_error_set(RIG_EENGINE, "service %s: lost the engine's events stream: %s", svc->name,
+                         ctx->events_error ? ctx->events_error : "ended");
       fail_locked(run, rc, NULL);
       break;
     }
@@ -567,8 +570,10 @@ static int wait_for_namespace_owner(svc_run *run)
   int rc = RIG_OK;
   while (!target->start_requested && !ctx->abort) {
     if (rig__now_ms() >= ctx->deadline_ms) {
-      rc = rig_error_set(RIG_ETIMEOUT, "service %s: timed out waiting for %s to start (its "
-                         "network namespace)", run->service->name, owner);
+      rc = rig_error_set(RIG_ETIMEOUT,
+                         "service %s: timed out waiting for %s to start (its "
+                         "network namespace)",
+                         run->service->name, owner);
       fail_locked(run, rc, NULL);
       break;
     }
@@ -757,8 +762,8 @@ static int check_still_running(up_ctx *ctx)
       if (run->exited[r]) {
         run->failed = 1;
         run->err_code = RIG_EEXITED;
-        run->err_text = rig__sprintf("service %s exited with code %d", run->service->name,
-                                     run->exit_codes[r]);
+        run->err_text =
+            rig__sprintf("service %s exited with code %d", run->service->name, run->exit_codes[r]);
         run->failed_at_ns = rig__now_ns();
         return RIG_EEXITED;
       }
@@ -772,8 +777,10 @@ static int up_impl(rig_stack *stack, int64_t timeout_ms, int wait_ready)
   if (!stack)
     return rig_error_set(RIG_EINVAL, "rig_stack_up: stack is NULL");
   if (!stack->project)
-    return rig_error_set(RIG_EINVAL, "project %s: opened by name only; up needs its compose "
-                         "file", stack->project_name);
+    return rig_error_set(RIG_EINVAL,
+                         "project %s: opened by name only; up needs its compose "
+                         "file",
+                         stack->project_name);
   if (stack->session)
     return rig_error_set(RIG_EINVAL, "project %s: this stack is already up", stack->project_name);
   if (timeout_ms <= 0)

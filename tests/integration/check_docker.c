@@ -493,12 +493,13 @@ START_TEST(test_create_inspect_full_spec)
 
   /* Inside: env, user, working dir, hostname, extra hosts, ulimits (of PID 1: an exec'd
    * process may get its soft NOFILE raised to the hard one by runc), tmpfs. */
-  static const char *const probe[] = {"sh", "-c",
-                                      "echo \"$GREETING\"; id -u; pwd; hostname; grep -c "
-                                      "example.internal /etc/hosts; grep 'open files' /proc/1/limits | "
-                                      "tr -s ' ' | cut -d' ' -f4,5; "
-                                      "grep -c ' /scratch tmpfs' /proc/mounts",
-                                      NULL};
+  static const char *const probe[] = {
+      "sh", "-c",
+      "echo \"$GREETING\"; id -u; pwd; hostname; grep -c "
+      "example.internal /etc/hosts; grep 'open files' /proc/1/limits | "
+      "tr -s ' ' | cut -d' ' -f4,5; "
+      "grep -c ' /scratch tmpfs' /proc/mounts",
+      NULL};
   rig_docker_exec_result *r = run_exec(id, probe);
   ck_assert_int_eq(r->exit_code, 0);
   ck_assert_str_eq(r->stdout_data, "hello world\n65534\n/tmp\ntiny-host\n1\n1000 2000\n1\n");

@@ -79,12 +79,12 @@ static leftovers count_project(const char *project)
   return n;
 }
 
-#define assert_nothing_left(project)                                                       \
-  do {                                                                                     \
-    leftovers left_ = count_project(project);                                              \
-    ck_assert_msg(left_.containers == 0 && left_.networks == 0 && left_.volumes == 0,       \
-                  "project %s left %zu containers, %zu networks, %zu volumes", project,    \
-                  left_.containers, left_.networks, left_.volumes);                        \
+#define assert_nothing_left(project)                                                               \
+  do {                                                                                             \
+    leftovers left_ = count_project(project);                                                      \
+    ck_assert_msg(left_.containers == 0 && left_.networks == 0 && left_.volumes == 0,              \
+                  "project %s left %zu containers, %zu networks, %zu volumes", project,            \
+                  left_.containers, left_.networks, left_.volumes);                                \
   } while (0)
 
 /* Waits (bounded) for another process's cleanup to finish. @return 1 when nothing is left */
@@ -286,8 +286,7 @@ START_TEST(three_service_stack)
   rig_http_free(http);
   free(url);
   char *cli_out = NULL;
-  ck_assert_int_eq(rig_test_stackrig(&cli_out, NULL, "port", "-p", project, "web", "80", NULL),
-                   0);
+  ck_assert_int_eq(rig_test_stackrig(&cli_out, NULL, "port", "-p", project, "web", "80", NULL), 0);
   char *expected = rig__sprintf("%s\n", address);
   ck_assert_str_eq(cli_out, expected);
   free(expected);
@@ -308,8 +307,8 @@ START_TEST(three_service_stack)
   ck_assert_str_eq(label_of(c, "com.docker.compose.project.config_files"), fixture);
   ck_assert_ptr_nonnull(strstr(fixture, label_of(c, "com.docker.compose.project.working_dir")));
   ck_assert_ptr_nonnull(label_of(c, "com.docker.compose.version"));
-  ck_assert_ptr_nonnull(strstr(label_of(c, "com.docker.compose.depends_on"),
-                               "seed:service_completed_successfully"));
+  ck_assert_ptr_nonnull(
+      strstr(label_of(c, "com.docker.compose.depends_on"), "seed:service_completed_successfully"));
   ck_assert_str_eq(label_of(c, "dev.stackrig.session"), rig_stack_session(stack));
   rig_docker_container_free(c);
   char *net_name = rig__sprintf("%s_back", project);
@@ -439,28 +438,27 @@ START_TEST(network_mode_service_waits_for_its_owner)
   char *project = project_name("netns");
   char *dir = rig_test_tempdir();
   char *file = rig__sprintf("%s/compose.yaml", dir);
-  rig_test_write_file(file,
-                      "services:\n"
-                      "  a:\n"
-                      "    image: ${STACKRIG_TEST_IMAGE}\n"
-                      "    command: [\"sh\", \"-c\", \"touch /tmp/ok; exec sleep 600\"]\n"
-                      "    healthcheck:\n"
-                      "      test: [\"CMD\", \"test\", \"-f\", \"/tmp/ok\"]\n"
-                      "      interval: 500ms\n"
-                      "      retries: 20\n"
-                      "    stop_grace_period: 1s\n"
-                      "  x:\n"
-                      "    image: ${STACKRIG_TEST_IMAGE}\n"
-                      "    command: [\"sleep\", \"600\"]\n"
-                      "    depends_on:\n"
-                      "      a:\n"
-                      "        condition: service_healthy\n"
-                      "    stop_grace_period: 1s\n"
-                      "  y:\n"
-                      "    image: ${STACKRIG_TEST_IMAGE}\n"
-                      "    command: [\"sleep\", \"600\"]\n"
-                      "    network_mode: service:x\n"
-                      "    stop_grace_period: 1s\n");
+  rig_test_write_file(file, "services:\n"
+                            "  a:\n"
+                            "    image: ${STACKRIG_TEST_IMAGE}\n"
+                            "    command: [\"sh\", \"-c\", \"touch /tmp/ok; exec sleep 600\"]\n"
+                            "    healthcheck:\n"
+                            "      test: [\"CMD\", \"test\", \"-f\", \"/tmp/ok\"]\n"
+                            "      interval: 500ms\n"
+                            "      retries: 20\n"
+                            "    stop_grace_period: 1s\n"
+                            "  x:\n"
+                            "    image: ${STACKRIG_TEST_IMAGE}\n"
+                            "    command: [\"sleep\", \"600\"]\n"
+                            "    depends_on:\n"
+                            "      a:\n"
+                            "        condition: service_healthy\n"
+                            "    stop_grace_period: 1s\n"
+                            "  y:\n"
+                            "    image: ${STACKRIG_TEST_IMAGE}\n"
+                            "    command: [\"sleep\", \"600\"]\n"
+                            "    network_mode: service:x\n"
+                            "    stop_grace_period: 1s\n");
   rig_stack *stack = new_stack(file, project);
   int rc = rig_stack_up(stack, 120000);
   ck_assert_msg(rc == RIG_OK, "up: %s", rig_error_last() ? rig_error_last()->text : "");
@@ -652,9 +650,9 @@ static unsigned random_below(unsigned n)
 static void kill_at_random(const char *label, int use_cli)
 {
   int leaks = 0;
-  char *helper = rig__sprintf("%s/tests/integration/stack_crash_helper",
-                              getenv("STACKRIG_BUILDDIR") ? getenv("STACKRIG_BUILDDIR")
-                                                          : RIG_BUILDDIR);
+  char *helper =
+      rig__sprintf("%s/tests/integration/stack_crash_helper",
+                   getenv("STACKRIG_BUILDDIR") ? getenv("STACKRIG_BUILDDIR") : RIG_BUILDDIR);
   const char *bin = getenv("STACKRIG_BIN") ? getenv("STACKRIG_BIN") : RIG_BUILDDIR "/stackrig";
   for (int round = 0; round < 20; round++) {
     char *suffix = rig__sprintf("%s%d", label, round);
@@ -670,8 +668,10 @@ static void kill_at_random(const char *label, int use_cli)
     waitpid(pid, &status, 0);
     if (!wait_until_gone(project, 10000)) {
       leftovers n = count_project(project);
-      fprintf(stderr, "%s round %d (killed after %u ms): %zu containers, %zu networks, %zu "
-              "volumes left\n", label, round, delay, n.containers, n.networks, n.volumes);
+      fprintf(stderr,
+              "%s round %d (killed after %u ms): %zu containers, %zu networks, %zu "
+              "volumes left\n",
+              label, round, delay, n.containers, n.networks, n.volumes);
       leaks++;
       force_down(project);
     }

@@ -22,10 +22,10 @@ START_TEST(table_generates_names_and_messages)
   ck_assert_str_eq(rig_error_name(12345), "RIG_E?");
   ck_assert_str_eq(rig_strerror(-9999), "unknown error");
   /* Every code of the table is negative (but OK) and distinct, with a name and message. */
-#define CHECK_ROW(name, value, message)                                  \
-  ck_assert_int_eq(RIG_##name, value);                                   \
-  ck_assert_str_eq(rig_error_name(value), "RIG_" #name);                 \
-  ck_assert_str_eq(rig_strerror(value), message);                        \
+#define CHECK_ROW(name, value, message)                                                            \
+  ck_assert_int_eq(RIG_##name, value);                                                             \
+  ck_assert_str_eq(rig_error_name(value), "RIG_" #name);                                           \
+  ck_assert_str_eq(rig_strerror(value), message);                                                  \
   ck_assert(value <= 0);
   RIG_ERRNO_MAP(CHECK_ROW)
 #undef CHECK_ROW
@@ -135,7 +135,8 @@ static const struct {
     {"postgres://app:hunter2@127.0.0.1:5432/db", "postgres://app:***@127.0.0.1:5432/db"},
     {"postgresql://app@host/db", "postgresql://app@host/db"},
     {"http://127.0.0.1:9090/api/v1/query", "http://127.0.0.1:9090/api/v1/query"},
-    {"connect to https://u:p@example.test/x failed", "connect to https://u:***@example.test/x failed"},
+    {"connect to https://u:p@example.test/x failed",
+     "connect to https://u:***@example.test/x failed"},
     {"host=127.0.0.1 port=5432 user=app password=hunter2 dbname=db",
      "host=127.0.0.1 port=5432 user=app password=*** dbname=db"},
     {"password='two words' user=x", "password='***' user=x"},
@@ -156,8 +157,8 @@ START_TEST(redact_table)
 {
   char *out = NULL;
   ck_assert_int_eq(rig_redact(&out, redact_cases[_i].in), RIG_OK);
-  ck_assert_msg(strcmp(out, redact_cases[_i].out) == 0, "case %d: '%s' -> '%s', expected '%s'",
-                _i, redact_cases[_i].in, out, redact_cases[_i].out);
+  ck_assert_msg(strcmp(out, redact_cases[_i].out) == 0, "case %d: '%s' -> '%s', expected '%s'", _i,
+                redact_cases[_i].in, out, redact_cases[_i].out);
   free(out);
 }
 END_TEST

@@ -62,9 +62,9 @@ static void send_all(int fd, const char *data, size_t len)
 static void respond(int fd, int status, const char *extra_headers, const char *body, size_t len)
 {
   char head[512];
-  int n = snprintf(head, sizeof head,
-                   "HTTP/1.1 %d X\r\nContent-Length: %zu\r\nX-Test: yes\r\n%s\r\n", status,
-                   len, extra_headers ? extra_headers : "");
+  int n =
+      snprintf(head, sizeof head, "HTTP/1.1 %d X\r\nContent-Length: %zu\r\nX-Test: yes\r\n%s\r\n",
+               status, len, extra_headers ? extra_headers : "");
   send_all(fd, head, (size_t)n);
   send_all(fd, body, len);
 }
@@ -464,7 +464,8 @@ START_TEST(many_requests_concurrently)
   reqs[0].path = "/hello";
   reqs[1].path = "/status/204";
   reqs[2].path = "/slow";
-  rig_http_response resps[3] = {RIG_HTTP_RESPONSE_INIT, RIG_HTTP_RESPONSE_INIT, RIG_HTTP_RESPONSE_INIT};
+  rig_http_response resps[3] = {RIG_HTTP_RESPONSE_INIT, RIG_HTTP_RESPONSE_INIT,
+                                RIG_HTTP_RESPONSE_INIT};
   int results[3] = {99, 99, 99};
   ck_assert_int_eq(rig_http_do_many(clients, reqs, resps, results, 3), RIG_OK);
   ck_assert_int_eq(results[0], RIG_OK);

@@ -40,10 +40,14 @@ static const plan_case plan_cases[] = {
     {"one", {"a:", NULL}, "a", NULL},
     {"independent set", {"a:", "b:", "c:", NULL}, "a b c", NULL},
     {"chain", {"c:b", "b:a", "a:", NULL}, "a | b | c", NULL},
-    {"diamond", {"top:left,right", "left:base", "right:base", "base:", NULL},
-     "base | left right | top", NULL},
-    {"uneven depth", {"app:db,cache", "db:", "cache:", "migrate:db", "web:app,migrate", NULL},
-     "db cache | app migrate | web", NULL},
+    {"diamond",
+     {"top:left,right", "left:base", "right:base", "base:", NULL},
+     "base | left right | top",
+     NULL},
+    {"uneven depth",
+     {"app:db,cache", "db:", "cache:", "migrate:db", "web:app,migrate", NULL},
+     "db cache | app migrate | web",
+     NULL},
     {"longest path decides", {"x:a,c", "a:", "b:a", "c:b", NULL}, "a | b | c | x", NULL},
     {"duplicate dependency", {"a:b,b", "b:", NULL}, "b | a", NULL},
     {"optional missing is skipped", {"a:ghost?", "b:a", NULL}, "a | b", NULL},
@@ -51,7 +55,9 @@ static const plan_case plan_cases[] = {
     {"required missing", {"a:ghost", NULL}, NULL, "service a depends on undefined service ghost"},
     {"self cycle", {"a:a", NULL}, NULL, "dependency cycle: a -> a"},
     {"two cycle", {"a:b", "b:a", NULL}, NULL, "dependency cycle: a -> b -> a"},
-    {"three cycle behind a root", {"root:", "a:root,c", "b:a", "c:b", NULL}, NULL,
+    {"three cycle behind a root",
+     {"root:", "a:root,c", "b:a", "c:b", NULL},
+     NULL,
      "dependency cycle: a -> c -> b -> a"},
     {"cycle with a tail", {"tail:x", "x:y", "y:x", NULL}, NULL, "dependency cycle: "},
 };
@@ -143,7 +149,8 @@ START_TEST(plan_records_skipped_optional_dependencies)
   rig__plan *plan = NULL;
   ck_assert_int_eq(rig__plan_build(&plan, nodes, count), RIG_OK);
   ck_assert_uint_eq(plan->skipped_count, 1);
-  ck_assert_str_eq(plan->skipped[0], "service a: optional dependency ghost is not defined: skipped");
+  ck_assert_str_eq(plan->skipped[0],
+                   "service a: optional dependency ghost is not defined: skipped");
   ck_assert_uint_eq(plan->dep_count[0], 1);
   ck_assert_uint_eq(plan->deps[0][0], 1);
   ck_assert_uint_eq(plan->dep_origin[0][0], 1); /* b is the second entry of a's list */
@@ -240,8 +247,8 @@ END_TEST
 
 static rig__label_context label_context(const rig_compose_project *p)
 {
-  rig__label_context ctx = {p->name, p->working_dir, p->config_files.items,
-                            p->config_files.count, "0123abcd"};
+  rig__label_context ctx = {p->name, p->working_dir, p->config_files.items, p->config_files.count,
+                            "0123abcd"};
   return ctx;
 }
 
@@ -357,9 +364,10 @@ END_TEST
 START_TEST(depends_label_parses_both_forms)
 {
   char **names = NULL;
-  ck_assert_uint_eq(rig__stack_parse_depends_label(
-                        &names, "db:service_healthy:false,migrate:service_completed_successfully:true"),
-                    2);
+  ck_assert_uint_eq(
+      rig__stack_parse_depends_label(
+          &names, "db:service_healthy:false,migrate:service_completed_successfully:true"),
+      2);
   ck_assert_str_eq(names[0], "db");
   ck_assert_str_eq(names[1], "migrate");
   ck_assert_ptr_null(names[2]);
@@ -447,13 +455,33 @@ typedef struct port_case {
 } port_case;
 
 static const port_case port_cases[] = {
-    {"random host port on loopback", {NULL, 80, 0, 0, NULL, NULL, NULL, NULL}, "127.0.0.1", 0, 0, "tcp"},
-    {"fixed host port", {NULL, 5432, 15432, 15432, NULL, "tcp", NULL, NULL}, "127.0.0.1", 15432, 0, "tcp"},
-    {"explicit host ip", {NULL, 80, 8080, 8080, "0.0.0.0", "tcp", NULL, NULL}, "0.0.0.0", 8080, 0, "tcp"},
+    {"random host port on loopback",
+     {NULL, 80, 0, 0, NULL, NULL, NULL, NULL},
+     "127.0.0.1",
+     0,
+     0,
+     "tcp"},
+    {"fixed host port",
+     {NULL, 5432, 15432, 15432, NULL, "tcp", NULL, NULL},
+     "127.0.0.1",
+     15432,
+     0,
+     "tcp"},
+    {"explicit host ip",
+     {NULL, 80, 8080, 8080, "0.0.0.0", "tcp", NULL, NULL},
+     "0.0.0.0",
+     8080,
+     0,
+     "tcp"},
     {"explicit ipv6", {NULL, 80, 0, 0, "::1", "tcp", NULL, NULL}, "::1", 0, 0, "tcp"},
     {"host range", {NULL, 80, 8000, 8010, NULL, NULL, NULL, NULL}, "127.0.0.1", 8000, 8010, "tcp"},
     {"udp", {NULL, 53, 0, 0, NULL, "udp", NULL, NULL}, "127.0.0.1", 0, 0, "udp"},
-    {"empty host ip is default", {NULL, 9090, 0, 0, "", NULL, NULL, NULL}, "127.0.0.1", 0, 0, "tcp"},
+    {"empty host ip is default",
+     {NULL, 9090, 0, 0, "", NULL, NULL, NULL},
+     "127.0.0.1",
+     0,
+     0,
+     "tcp"},
 };
 
 START_TEST(port_table)
@@ -723,10 +751,10 @@ START_TEST(reaper_wait_protocol)
     size_t len;
     int disarmed;
   } cases[] = {
-      {"", 0, 0},           /* the parent died: clean up */
-      {"D", 1, 1},          /* stood down */
-      {"xxD", 3, 1},        /* other bytes are ignored */
-      {"x", 1, 0},          /* a stray byte is not a disarm */
+      {"", 0, 0},    /* the parent died: clean up */
+      {"D", 1, 1},   /* stood down */
+      {"xxD", 3, 1}, /* other bytes are ignored */
+      {"x", 1, 0},   /* a stray byte is not a disarm */
       {"\0\0", 2, 0},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -757,8 +785,8 @@ static void write_marker(void *arg, int disarmed)
     return;
   /* fd 1 must be /dev/null and nothing past 3 may be open (the pipe is 3). */
   struct stat st, null_st;
-  int stdout_is_null = fstat(1, &st) == 0 && stat("/dev/null", &null_st) == 0 &&
-                       st.st_rdev == null_st.st_rdev;
+  int stdout_is_null =
+      fstat(1, &st) == 0 && stat("/dev/null", &null_st) == 0 && st.st_rdev == null_st.st_rdev;
   int extra_open = 0;
   for (int fd = 4; fd < 64; fd++)
     if (fd != fileno(f) && fcntl(fd, F_GETFD) >= 0)
@@ -807,8 +835,8 @@ START_TEST(reaper_runs_when_parent_closes)
   char state[16];
   int stdout_is_null = 0, extra_open = -1;
   long sid = 0, pid = 0;
-  ck_assert_int_eq(sscanf(text, "%15s %d %d %ld %ld", state, &stdout_is_null, &extra_open, &sid,
-                          &pid), 5);
+  ck_assert_int_eq(
+      sscanf(text, "%15s %d %d %ld %ld", state, &stdout_is_null, &extra_open, &sid, &pid), 5);
   ck_assert_str_eq(state, "reaped");
   ck_assert_int_eq(stdout_is_null, 1);
   ck_assert_int_eq(extra_open, 0);

@@ -96,8 +96,10 @@ RIG_EXTERN const char *rig_config_source(const rig_config *config, const char *n
  * RIG_EINVAL with a message naming the variable and its source, e.g.
  * "STACKRIG_TIMEOUT=abc (from .env): not a duration (examples: 250ms, 2s, 1m30s)".
  */
-RIG_EXTERN int rig_config_duration(const rig_config *config, const char *name, int64_t def_ms, int64_t *out_ms);
-RIG_EXTERN int rig_config_int(const rig_config *config, const char *name, int64_t def, int64_t *out);
+RIG_EXTERN int rig_config_duration(const rig_config *config, const char *name, int64_t def_ms,
+                                   int64_t *out_ms);
+RIG_EXTERN int rig_config_int(const rig_config *config, const char *name, int64_t def,
+                              int64_t *out);
 RIG_EXTERN int rig_config_bool(const rig_config *config, const char *name, int def, int *out);
 RIG_EXTERN int rig_config_port(const rig_config *config, const char *name, int def, int *out);
 

@@ -62,7 +62,10 @@ typedef struct rig_docker_options {
 } rig_docker_options;
 
 #define RIG_DOCKER_OPTIONS_VERSION 1
-#define RIG_DOCKER_OPTIONS_INIT {RIG_DOCKER_OPTIONS_VERSION, NULL, NULL, 0, 0}
+#define RIG_DOCKER_OPTIONS_INIT                                                                    \
+  {                                                                                                \
+    RIG_DOCKER_OPTIONS_VERSION, NULL, NULL, 0, 0                                                   \
+  }
 
 /**
  * Finds the engine, connects and negotiates the API version (one GET /version).
@@ -105,7 +108,7 @@ typedef struct rig_docker_version_info {
   const char *os;              /**< "linux" */
   const char *arch;            /**< "amd64" */
   const char *kernel_version;
-  const char *platform_name;   /**< "Docker Engine - Community", may be "" */
+  const char *platform_name; /**< "Docker Engine - Community", may be "" */
   int is_podman;
 } rig_docker_version_info;
 
@@ -115,7 +118,7 @@ RIG_EXTERN void rig_docker_version_info_free(rig_docker_version_info *info);
 
 /** The useful part of GET /info. */
 typedef struct rig_docker_info {
-  const char *name;             /**< the engine host's name */
+  const char *name; /**< the engine host's name */
   const char *server_version;
   const char *operating_system; /**< "Debian GNU/Linux 12 (bookworm)" */
   const char *os_type;          /**< "linux" */
@@ -123,14 +126,14 @@ typedef struct rig_docker_info {
   const char *kernel_version;
   const char *storage_driver;
   const char *cgroup_driver;
-  const char *cgroup_version;   /**< "1", "2" or "" */
+  const char *cgroup_version; /**< "1", "2" or "" */
   const char *docker_root_dir;
   int ncpu;
-  int64_t mem_total;            /**< bytes */
+  int64_t mem_total; /**< bytes */
   int64_t containers;
   int64_t containers_running;
   int64_t images;
-  int rootless;                 /**< SecurityOptions names "rootless" */
+  int rootless; /**< SecurityOptions names "rootless" */
 } rig_docker_info;
 
 /** @param[out] out free with rig_docker_info_free() */
@@ -159,7 +162,10 @@ typedef struct rig_docker_list_options {
 } rig_docker_list_options;
 
 #define RIG_DOCKER_LIST_OPTIONS_VERSION 1
-#define RIG_DOCKER_LIST_OPTIONS_INIT {RIG_DOCKER_LIST_OPTIONS_VERSION, 0, NULL, 0}
+#define RIG_DOCKER_LIST_OPTIONS_INIT                                                               \
+  {                                                                                                \
+    RIG_DOCKER_LIST_OPTIONS_VERSION, 0, NULL, 0                                                    \
+  }
 
 /* ------------------------------------------------------------------------------------ */
 /* Images                                                                                 */
@@ -171,7 +177,7 @@ typedef struct rig_docker_image {
   const char *created;          /**< RFC 3339 (inspect) or unix seconds as text (list) */
   const rig_docker_label *labels;
   size_t label_count;
-  const char *raw_json;         /**< the engine's answer for this image */
+  const char *raw_json; /**< the engine's answer for this image */
 } rig_docker_image;
 
 typedef struct rig_docker_images {
@@ -216,7 +222,7 @@ typedef struct rig_docker_pull_options {
   const char *registry_auth; /**< the X-Registry-Auth header value (base64 JSON), or NULL */
   rig_docker_progress_cb on_progress;
   void *userdata;
-  int64_t timeout_ms;        /**< whole pull; 0: 600000 (layers can be large) */
+  int64_t timeout_ms; /**< whole pull; 0: 600000 (layers can be large) */
   const volatile int *cancel;
   /** the pull fails when the engine sends nothing (no answer, no progress) for this long;
    *  0: 60000. An engine that cannot reach the registry says so within milliseconds to
@@ -225,8 +231,10 @@ typedef struct rig_docker_pull_options {
 } rig_docker_pull_options;
 
 #define RIG_DOCKER_PULL_OPTIONS_VERSION 1
-#define RIG_DOCKER_PULL_OPTIONS_INIT \
-  {RIG_DOCKER_PULL_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, NULL, 0}
+#define RIG_DOCKER_PULL_OPTIONS_INIT                                                               \
+  {                                                                                                \
+    RIG_DOCKER_PULL_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, NULL, 0                            \
+  }
 
 /**
  * POST /images/create?fromImage=: pulls ref ("postgres:17", "ghcr.io/x/y@sha256:...";
@@ -248,8 +256,7 @@ RIG_EXTERN int rig_docker_image_pull(rig_docker *docker, const char *ref,
  * @param changes Dockerfile instructions to apply ("CMD [\"/bin/sh\"]", "ENV A=b"), or NULL
  */
 RIG_EXTERN int rig_docker_image_import(char **out, rig_docker *docker, const char *ref,
-                                       const void *tar, size_t tar_len,
-                                       const char *const *changes);
+                                       const void *tar, size_t tar_len, const char *const *changes);
 
 /** DELETE /images/{name}. @param force remove even when containers use it */
 RIG_EXTERN int rig_docker_image_remove(rig_docker *docker, const char *ref, int force);
@@ -260,10 +267,10 @@ RIG_EXTERN int rig_docker_image_remove(rig_docker *docker, const char *ref, int 
 /** A published port: container_port/protocol on host_ip:host_port. */
 typedef struct rig_docker_port_binding {
   int container_port;
-  const char *protocol;  /**< "tcp" (NULL), "udp", "sctp" */
-  const char *host_ip;   /**< "127.0.0.1"; NULL or "": every address of the host */
-  int host_port;         /**< 0: a free port chosen by the engine */
-  int host_port_end;     /**< a range host_port..host_port_end; 0: no range */
+  const char *protocol; /**< "tcp" (NULL), "udp", "sctp" */
+  const char *host_ip;  /**< "127.0.0.1"; NULL or "": every address of the host */
+  int host_port;        /**< 0: a free port chosen by the engine */
+  int host_port_end;    /**< a range host_port..host_port_end; 0: no range */
 } rig_docker_port_binding;
 
 typedef enum rig_docker_mount_type {
@@ -275,13 +282,13 @@ typedef enum rig_docker_mount_type {
 /** One entry of HostConfig.Mounts. */
 typedef struct rig_docker_mount {
   rig_docker_mount_type type;
-  const char *source;     /**< host path (bind), volume name (volume; NULL: anonymous) */
-  const char *target;     /**< path inside the container */
+  const char *source; /**< host path (bind), volume name (volume; NULL: anonymous) */
+  const char *target; /**< path inside the container */
   int read_only;
-  int volume_nocopy;      /**< volume: do not copy the image's files into a new volume */
+  int volume_nocopy;            /**< volume: do not copy the image's files into a new volume */
   const char *bind_propagation; /**< bind: "rprivate"...; NULL: engine default */
-  int64_t tmpfs_size;     /**< tmpfs: bytes; 0: unlimited */
-  int tmpfs_mode;         /**< tmpfs: permission bits, e.g. 01777; 0: engine default */
+  int64_t tmpfs_size;           /**< tmpfs: bytes; 0: unlimited */
+  int tmpfs_mode;               /**< tmpfs: permission bits, e.g. 01777; 0: engine default */
 } rig_docker_mount;
 
 /** One entry of HostConfig.Ulimits. */
@@ -293,9 +300,9 @@ typedef struct rig_docker_ulimit {
 
 /** A network to attach the container to, with its aliases on that network. */
 typedef struct rig_docker_endpoint {
-  const char *network;          /**< name or ID */
-  const char *const *aliases;   /**< NULL-terminated, or NULL */
-  const char *ipv4_address;     /**< a fixed address, or NULL */
+  const char *network;        /**< name or ID */
+  const char *const *aliases; /**< NULL-terminated, or NULL */
+  const char *ipv4_address;   /**< a fixed address, or NULL */
 } rig_docker_endpoint;
 
 /**
@@ -326,29 +333,29 @@ typedef struct rig_docker_container_spec {
   const char *const *env;        /**< "KEY=value" strings */
   const rig_docker_label *labels;
   size_t label_count;
-  const char *const *expose;     /**< extra ExposedPorts, "8080" or "8080/udp" (bound ports
-                                      are exposed without being listed here) */
+  const char *const *expose; /**< extra ExposedPorts, "8080" or "8080/udp" (bound ports
+                                  are exposed without being listed here) */
   const char *hostname;
   const char *domainname;
   const char *working_dir;
-  const char *user;              /**< "1000:1000", "postgres" */
+  const char *user; /**< "1000:1000", "postgres" */
   int tty;
   int open_stdin;
-  const char *stop_signal;       /**< "SIGINT" */
-  int stop_timeout_set;          /**< 1: use stop_timeout_s (0 is a valid timeout) */
+  const char *stop_signal; /**< "SIGINT" */
+  int stop_timeout_set;    /**< 1: use stop_timeout_s (0 is a valid timeout) */
   int stop_timeout_s;
   rig_docker_healthcheck healthcheck;
 
   /* HostConfig */
   const rig_docker_port_binding *ports;
   size_t port_count;
-  const char *const *binds;      /**< "host-path-or-volume:/target[:ro,z...]" */
+  const char *const *binds; /**< "host-path-or-volume:/target[:ro,z...]" */
   const rig_docker_mount *mounts;
   size_t mount_count;
-  const char *network_mode;      /**< "bridge", "host", "none", "container:x", a network */
-  const char *restart_policy;    /**< "no", "always", "on-failure", "unless-stopped" */
-  int restart_max_retries;       /**< with "on-failure" */
-  int init;                      /**< 1: run an init as PID 1; -1: explicitly not; 0: default */
+  const char *network_mode;   /**< "bridge", "host", "none", "container:x", a network */
+  const char *restart_policy; /**< "no", "always", "on-failure", "unless-stopped" */
+  int restart_max_retries;    /**< with "on-failure" */
+  int init;                   /**< 1: run an init as PID 1; -1: explicitly not; 0: default */
   int privileged;
   int read_only_rootfs;
   const char *const *cap_add;
@@ -356,11 +363,11 @@ typedef struct rig_docker_container_spec {
   const char *const *security_opt;
   const rig_docker_ulimit *ulimits;
   size_t ulimit_count;
-  int64_t shm_size;              /**< bytes */
-  int64_t memory;                /**< bytes */
-  int64_t nano_cpus;             /**< 1e9 = one CPU */
-  const char *const *tmpfs;      /**< "/path" or "/path:size=64m,mode=1777" */
-  const char *const *extra_hosts;/**< "host:ip" (also "host:host-gateway") */
+  int64_t shm_size;               /**< bytes */
+  int64_t memory;                 /**< bytes */
+  int64_t nano_cpus;              /**< 1e9 = one CPU */
+  const char *const *tmpfs;       /**< "/path" or "/path:size=64m,mode=1777" */
+  const char *const *extra_hosts; /**< "host:ip" (also "host:host-gateway") */
   int auto_remove;
 
   /* NetworkingConfig: the first endpoint goes into create; engines before API 1.44 take
@@ -379,7 +386,10 @@ typedef struct rig_docker_container_spec {
 
 #define RIG_DOCKER_CONTAINER_SPEC_VERSION 1
 /* Designated, so that -Wextra does not warn about the members left zero. */
-#define RIG_DOCKER_CONTAINER_SPEC_INIT {.version = RIG_DOCKER_CONTAINER_SPEC_VERSION}
+#define RIG_DOCKER_CONTAINER_SPEC_INIT                                                             \
+  {                                                                                                \
+    .version = RIG_DOCKER_CONTAINER_SPEC_VERSION                                                   \
+  }
 
 /**
  * POST /containers/create (?name=), then connects the extra endpoints.
@@ -440,8 +450,7 @@ typedef enum rig_docker_wait_condition {
  * @return RIG_OK, RIG_ETIMEOUT, RIG_ENOTFOUND
  */
 RIG_EXTERN int rig_docker_container_wait(int64_t *out, rig_docker *docker, const char *id,
-                                         rig_docker_wait_condition condition,
-                                         int64_t timeout_ms);
+                                         rig_docker_wait_condition condition, int64_t timeout_ms);
 
 /* ------------------------------------------------------------------------------------ */
 /* Containers: inspection                                                                 */
@@ -456,22 +465,22 @@ typedef struct rig_docker_port_mapping {
 
 /** A network the container is attached to. */
 typedef struct rig_docker_attachment {
-  const char *network;       /**< name */
+  const char *network; /**< name */
   const char *network_id;
-  const char *ip_address;    /**< may be "" */
-  const char *const *aliases;/**< NULL-terminated */
+  const char *ip_address;     /**< may be "" */
+  const char *const *aliases; /**< NULL-terminated */
 } rig_docker_attachment;
 
 /** What GET /containers/{id}/json says, in the parts the stack and the waits need. */
 typedef struct rig_docker_container {
   const char *id;
-  const char *name;          /**< without the leading '/' */
-  const char *image;         /**< as asked for at create (Config.Image) */
+  const char *name;  /**< without the leading '/' */
+  const char *image; /**< as asked for at create (Config.Image) */
   const char *image_id;
-  const char *created;       /**< RFC 3339 */
+  const char *created; /**< RFC 3339 */
   /* State */
-  const char *status;        /**< "created", "running", "paused", "restarting", "removing",
-                                  "exited", "dead" */
+  const char *status; /**< "created", "running", "paused", "restarting", "removing",
+                           "exited", "dead" */
   int running;
   int paused;
   int restarting;
@@ -479,9 +488,9 @@ typedef struct rig_docker_container {
   int dead;
   int pid;
   int exit_code;
-  const char *error;         /**< the engine's error for this container, "" when none */
+  const char *error; /**< the engine's error for this container, "" when none */
   int restart_count;
-  const char *started_at;    /**< RFC 3339; "0001-01-01T00:00:00Z" when never */
+  const char *started_at; /**< RFC 3339; "0001-01-01T00:00:00Z" when never */
   const char *finished_at;
   const char *health_status; /**< "starting", "healthy", "unhealthy"; NULL: no healthcheck */
   int health_failing_streak;
@@ -494,7 +503,7 @@ typedef struct rig_docker_container {
   size_t network_count;
   const rig_docker_label *labels;
   size_t label_count;
-  const char *raw_json;      /**< the engine's whole answer, for logs and diagnostics */
+  const char *raw_json; /**< the engine's whole answer, for logs and diagnostics */
 } rig_docker_container;
 
 /**
@@ -521,7 +530,7 @@ rig_docker_container_port(const rig_docker_container *container, int container_p
 /** One container as GET /containers/json lists it. */
 typedef struct rig_docker_container_summary {
   const char *id;
-  const char *name;   /**< the first name, without '/' */
+  const char *name; /**< the first name, without '/' */
   const char *image;
   const char *state;  /**< "running", "exited"... */
   const char *status; /**< "Up 3 minutes (healthy)" */
@@ -564,30 +573,32 @@ typedef enum rig_docker_stream {
  * unless whole lines were asked for. With a TTY everything arrives as RIG_DOCKER_STDOUT.
  * @return 0 to go on, non-zero to stop (the call then returns RIG_OK)
  */
-typedef int (*rig_docker_output_cb)(void *userdata, rig_docker_stream stream,
-                                    const char *data, size_t len);
+typedef int (*rig_docker_output_cb)(void *userdata, rig_docker_stream stream, const char *data,
+                                    size_t len);
 
 typedef struct rig_docker_logs_options {
   unsigned int version;
-  int no_stdout;        /**< 1: leave stdout out */
-  int no_stderr;        /**< 1: leave stderr out */
-  int follow;           /**< keep streaming until the container stops or cb/cancel stops it */
-  int timestamps;       /**< prefix each line with an RFC 3339 nano timestamp and a space */
-  int64_t tail;         /**< only the last N lines; 0 or -1: all (use tail_zero for none) */
-  int tail_zero;        /**< 1: no past lines at all (with follow: only new output) */
-  int64_t since_ns;     /**< only lines at or after this wall-clock time; 0: from the start */
-  int64_t until_ns;     /**< only lines before this time; 0: no limit */
-  int whole_lines;      /**< 1: one callback per complete line, '\n' included (a last
-                             unterminated line comes at the end) */
+  int no_stdout;    /**< 1: leave stdout out */
+  int no_stderr;    /**< 1: leave stderr out */
+  int follow;       /**< keep streaming until the container stops or cb/cancel stops it */
+  int timestamps;   /**< prefix each line with an RFC 3339 nano timestamp and a space */
+  int64_t tail;     /**< only the last N lines; 0 or -1: all (use tail_zero for none) */
+  int tail_zero;    /**< 1: no past lines at all (with follow: only new output) */
+  int64_t since_ns; /**< only lines at or after this wall-clock time; 0: from the start */
+  int64_t until_ns; /**< only lines before this time; 0: no limit */
+  int whole_lines;  /**< 1: one callback per complete line, '\n' included (a last
+                         unterminated line comes at the end) */
   rig_docker_output_cb on_output; /**< required */
   void *userdata;
-  const volatile int *cancel;     /**< stops a follow when it points to non-zero */
-  int64_t timeout_ms;   /**< 0: none with follow, the connection's default without */
+  const volatile int *cancel; /**< stops a follow when it points to non-zero */
+  int64_t timeout_ms;         /**< 0: none with follow, the connection's default without */
 } rig_docker_logs_options;
 
 #define RIG_DOCKER_LOGS_OPTIONS_VERSION 1
-#define RIG_DOCKER_LOGS_OPTIONS_INIT \
-  {RIG_DOCKER_LOGS_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, 0}
+#define RIG_DOCKER_LOGS_OPTIONS_INIT                                                               \
+  {                                                                                                \
+    RIG_DOCKER_LOGS_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, 0                \
+  }
 
 /**
  * GET /containers/{id}/logs, demultiplexed (no TTY) or raw (TTY: everything is stdout).
@@ -603,8 +614,8 @@ RIG_EXTERN int rig_docker_container_logs(rig_docker *docker, const char *id,
 
 typedef struct rig_docker_exec_options {
   unsigned int version;
-  const char *const *cmd;   /**< required, e.g. {"pg_isready", "-U", "postgres", NULL} */
-  const char *const *env;   /**< "KEY=value", or NULL */
+  const char *const *cmd; /**< required, e.g. {"pg_isready", "-U", "postgres", NULL} */
+  const char *const *env; /**< "KEY=value", or NULL */
   const char *user;
   const char *working_dir;
   int tty;
@@ -612,19 +623,21 @@ typedef struct rig_docker_exec_options {
   /** also stream the output here while it is captured; NULL: capture only */
   rig_docker_output_cb on_output;
   void *userdata;
-  int64_t timeout_ms;       /**< 0: the connection's default; -1: none */
+  int64_t timeout_ms; /**< 0: the connection's default; -1: none */
   const volatile int *cancel;
 } rig_docker_exec_options;
 
 #define RIG_DOCKER_EXEC_OPTIONS_VERSION 1
-#define RIG_DOCKER_EXEC_OPTIONS_INIT \
-  {RIG_DOCKER_EXEC_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, 0, NULL}
+#define RIG_DOCKER_EXEC_OPTIONS_INIT                                                               \
+  {                                                                                                \
+    RIG_DOCKER_EXEC_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, 0, NULL             \
+  }
 
 typedef struct rig_docker_exec_result {
   int64_t exit_code;
-  char *stdout_data;  /**< NUL-terminated (may also hold NULs: use the length) */
+  char *stdout_data; /**< NUL-terminated (may also hold NULs: use the length) */
   size_t stdout_len;
-  char *stderr_data;  /**< empty with a TTY */
+  char *stderr_data; /**< empty with a TTY */
   size_t stderr_len;
 } rig_docker_exec_result;
 
@@ -656,27 +669,30 @@ RIG_EXTERN int rig_docker_exec_start(rig_docker *docker, const char *exec_id, in
  * @param[out] out_exit_code the exit code (-1 while running), or NULL
  * @param[out] out_running 1 while it runs, or NULL
  */
-RIG_EXTERN int rig_docker_exec_inspect(int64_t *out_exit_code, int *out_running,
-                                       rig_docker *docker, const char *exec_id);
+RIG_EXTERN int rig_docker_exec_inspect(int64_t *out_exit_code, int *out_running, rig_docker *docker,
+                                       const char *exec_id);
 
 /* ------------------------------------------------------------------------------------ */
 /* Networks                                                                               */
 
 typedef struct rig_docker_network_spec {
   unsigned int version;
-  const char *name;     /**< required */
-  const char *driver;   /**< NULL: "bridge" */
+  const char *name;   /**< required */
+  const char *driver; /**< NULL: "bridge" */
   const rig_docker_label *labels;
   size_t label_count;
   const rig_docker_label *driver_options;
   size_t driver_option_count;
-  int internal;         /**< no route to the outside */
+  int internal; /**< no route to the outside */
   int attachable;
   int enable_ipv6;
 } rig_docker_network_spec;
 
 #define RIG_DOCKER_NETWORK_SPEC_VERSION 1
-#define RIG_DOCKER_NETWORK_SPEC_INIT {.version = RIG_DOCKER_NETWORK_SPEC_VERSION}
+#define RIG_DOCKER_NETWORK_SPEC_INIT                                                               \
+  {                                                                                                \
+    .version = RIG_DOCKER_NETWORK_SPEC_VERSION                                                     \
+  }
 
 typedef struct rig_docker_network {
   const char *id;
@@ -731,8 +747,8 @@ RIG_EXTERN int rig_docker_network_disconnect(rig_docker *docker, const char *net
 
 typedef struct rig_docker_volume_spec {
   unsigned int version;
-  const char *name;     /**< NULL: a generated name */
-  const char *driver;   /**< NULL: "local" */
+  const char *name;   /**< NULL: a generated name */
+  const char *driver; /**< NULL: "local" */
   const rig_docker_label *labels;
   size_t label_count;
   const rig_docker_label *driver_options;
@@ -740,7 +756,10 @@ typedef struct rig_docker_volume_spec {
 } rig_docker_volume_spec;
 
 #define RIG_DOCKER_VOLUME_SPEC_VERSION 1
-#define RIG_DOCKER_VOLUME_SPEC_INIT {.version = RIG_DOCKER_VOLUME_SPEC_VERSION}
+#define RIG_DOCKER_VOLUME_SPEC_INIT                                                                \
+  {                                                                                                \
+    .version = RIG_DOCKER_VOLUME_SPEC_VERSION                                                      \
+  }
 
 typedef struct rig_docker_volume {
   const char *name;
@@ -782,12 +801,12 @@ RIG_EXTERN void rig_docker_volumes_free(rig_docker_volumes *volumes);
 
 /** One message of GET /events. */
 typedef struct rig_docker_event {
-  const char *type;       /**< "container", "network", "volume", "image"... */
-  const char *action;     /**< "start", "die", "oom", "health_status: healthy"... */
-  const char *actor_id;   /**< the container's (network's...) ID */
+  const char *type;                   /**< "container", "network", "volume", "image"... */
+  const char *action;                 /**< "start", "die", "oom", "health_status: healthy"... */
+  const char *actor_id;               /**< the container's (network's...) ID */
   const rig_docker_label *attributes; /**< name, image, exitCode and the labels */
   size_t attribute_count;
-  int64_t time_ns;        /**< wall clock, nanoseconds since the epoch */
+  int64_t time_ns; /**< wall clock, nanoseconds since the epoch */
   const char *raw_json;
 } rig_docker_event;
 
@@ -802,17 +821,19 @@ typedef struct rig_docker_events_options {
   /** e.g. {"type", "container"}, {"label", "dev.stackrig.session=abc"}, {"event", "die"} */
   const rig_docker_filter *filters;
   size_t filter_count;
-  int64_t since_ns;     /**< replay events from this wall-clock time; 0: only new ones */
-  int64_t until_ns;     /**< end the stream at this time; 0: never */
+  int64_t since_ns;             /**< replay events from this wall-clock time; 0: only new ones */
+  int64_t until_ns;             /**< end the stream at this time; 0: never */
   rig_docker_event_cb on_event; /**< required */
   void *userdata;
   const volatile int *cancel;
-  int64_t timeout_ms;   /**< 0: none */
+  int64_t timeout_ms; /**< 0: none */
 } rig_docker_events_options;
 
 #define RIG_DOCKER_EVENTS_OPTIONS_VERSION 1
-#define RIG_DOCKER_EVENTS_OPTIONS_INIT \
-  {RIG_DOCKER_EVENTS_OPTIONS_VERSION, NULL, 0, 0, 0, NULL, NULL, NULL, 0}
+#define RIG_DOCKER_EVENTS_OPTIONS_INIT                                                             \
+  {                                                                                                \
+    RIG_DOCKER_EVENTS_OPTIONS_VERSION, NULL, 0, 0, 0, NULL, NULL, NULL, 0                          \
+  }
 
 /**
  * Streams GET /events to the callback until it returns non-zero, cancel is set, until_ns

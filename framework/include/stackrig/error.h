@@ -15,27 +15,27 @@
 RIG_BEGIN_DECLS
 
 /* One table generates the enum, rig_strerror() and rig_error_name(), so they never drift. */
-#define RIG_ERRNO_MAP(XX)                                                        \
-  XX(OK, 0, "success")                                                           \
-  XX(EGENERIC, -1, "error")                                                      \
-  XX(EINVAL, -2, "invalid argument")                                             \
-  XX(ENOMEM, -3, "out of memory")                                                \
-  XX(ENOTFOUND, -4, "not found")                                                 \
-  XX(EEXISTS, -5, "already exists")                                              \
-  XX(EIO, -6, "input/output error")                                              \
-  XX(EPARSE, -7, "malformed input")                                              \
-  XX(ETIMEOUT, -8, "timed out")                                                  \
-  XX(ECONNECT, -9, "cannot connect")                                             \
-  XX(EHTTP, -10, "unexpected HTTP status")                                       \
-  XX(EENGINE, -11, "container engine error")                                     \
-  XX(EIMAGE, -12, "image not available")                                         \
-  XX(ENOTREADY, -13, "service not ready")                                        \
-  XX(EEXITED, -14, "container exited")                                           \
-  XX(ESQL, -15, "SQL error")                                                     \
-  XX(EASSERT, -16, "assertion failed")                                           \
-  XX(EUNSUPPORTED, -17, "not supported")                                         \
-  XX(ECONFLICT, -18, "conflict")                                                 \
-  XX(EINTERRUPTED, -19, "interrupted")                                           \
+#define RIG_ERRNO_MAP(XX)                                                                          \
+  XX(OK, 0, "success")                                                                             \
+  XX(EGENERIC, -1, "error")                                                                        \
+  XX(EINVAL, -2, "invalid argument")                                                               \
+  XX(ENOMEM, -3, "out of memory")                                                                  \
+  XX(ENOTFOUND, -4, "not found")                                                                   \
+  XX(EEXISTS, -5, "already exists")                                                                \
+  XX(EIO, -6, "input/output error")                                                                \
+  XX(EPARSE, -7, "malformed input")                                                                \
+  XX(ETIMEOUT, -8, "timed out")                                                                    \
+  XX(ECONNECT, -9, "cannot connect")                                                               \
+  XX(EHTTP, -10, "unexpected HTTP status")                                                         \
+  XX(EENGINE, -11, "container engine error")                                                       \
+  XX(EIMAGE, -12, "image not available")                                                           \
+  XX(ENOTREADY, -13, "service not ready")                                                          \
+  XX(EEXITED, -14, "container exited")                                                             \
+  XX(ESQL, -15, "SQL error")                                                                       \
+  XX(EASSERT, -16, "assertion failed")                                                             \
+  XX(EUNSUPPORTED, -17, "not supported")                                                           \
+  XX(ECONFLICT, -18, "conflict")                                                                   \
+  XX(EINTERRUPTED, -19, "interrupted")                                                             \
   XX(EDRIFT, -20, "applied migration changed")
 
 typedef enum rig_errno {
@@ -55,10 +55,10 @@ typedef struct rig_error_detail {
  * thread's error state and lives until the next error is set or cleared on that thread.
  */
 typedef struct rig_error {
-  int code;                     /**< a RIG_E* code */
-  const char *message;          /**< this level's message, e.g. "postgres: migration 002_orders.sql" */
-  const char *text;             /**< the whole chain joined with ": ", outermost first */
-  const struct rig_error *cause;/**< the error this one wraps, or NULL */
+  int code;            /**< a RIG_E* code */
+  const char *message; /**< this level's message, e.g. "postgres: migration 002_orders.sql" */
+  const char *text;    /**< the whole chain joined with ": ", outermost first */
+  const struct rig_error *cause; /**< the error this one wraps, or NULL */
   size_t detail_count;
   const rig_error_detail *details;
 } rig_error;

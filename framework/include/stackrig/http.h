@@ -16,14 +16,17 @@ typedef struct rig_http rig_http;
 
 typedef struct rig_http_options {
   unsigned int version;
-  const char *unix_socket;     /**< path of a unix socket to connect to, or NULL for TCP */
-  int64_t connect_timeout_ms;  /**< 0: 5000 */
-  int64_t timeout_ms;          /**< default total timeout per request; 0: 30000; -1: none */
-  const char *user_agent;      /**< NULL: "stackrig/<version>" */
+  const char *unix_socket;    /**< path of a unix socket to connect to, or NULL for TCP */
+  int64_t connect_timeout_ms; /**< 0: 5000 */
+  int64_t timeout_ms;         /**< default total timeout per request; 0: 30000; -1: none */
+  const char *user_agent;     /**< NULL: "stackrig/<version>" */
 } rig_http_options;
 
 #define RIG_HTTP_OPTIONS_VERSION 1
-#define RIG_HTTP_OPTIONS_INIT {RIG_HTTP_OPTIONS_VERSION, NULL, 0, 0, NULL}
+#define RIG_HTTP_OPTIONS_INIT                                                                      \
+  {                                                                                                \
+    RIG_HTTP_OPTIONS_VERSION, NULL, 0, 0, NULL                                                     \
+  }
 
 /**
  * Called with each piece of a streamed response body as it arrives.
@@ -32,28 +35,34 @@ typedef struct rig_http_options {
 typedef int (*rig_http_data_cb)(void *userdata, const char *data, size_t len);
 
 typedef struct rig_http_request {
-  const char *method;          /**< NULL: "GET", or "POST" when body is set */
-  const char *path;            /**< appended to the base URL, e.g. "/v1.41/containers/json" */
-  const char *const *headers;  /**< NULL-terminated "Name: value" strings, or NULL */
-  const char *body;            /**< request body, or NULL */
-  size_t body_len;             /**< bytes of body; 0 with a body: strlen(body) */
-  int64_t timeout_ms;          /**< 0: the client's default; -1: none (streams) */
-  rig_http_data_cb on_data;    /**< stream the body here instead of buffering it */
+  const char *method;         /**< NULL: "GET", or "POST" when body is set */
+  const char *path;           /**< appended to the base URL, e.g. "/v1.41/containers/json" */
+  const char *const *headers; /**< NULL-terminated "Name: value" strings, or NULL */
+  const char *body;           /**< request body, or NULL */
+  size_t body_len;            /**< bytes of body; 0 with a body: strlen(body) */
+  int64_t timeout_ms;         /**< 0: the client's default; -1: none (streams) */
+  rig_http_data_cb on_data;   /**< stream the body here instead of buffering it */
   void *userdata;
-  const volatile int *cancel;  /**< when it points to non-zero, the transfer stops */
+  const volatile int *cancel; /**< when it points to non-zero, the transfer stops */
 } rig_http_request;
 
-#define RIG_HTTP_REQUEST_INIT {NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL}
+#define RIG_HTTP_REQUEST_INIT                                                                      \
+  {                                                                                                \
+    NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL                                                 \
+  }
 
 typedef struct rig_http_response {
-  long status;                 /**< HTTP status code */
-  char *body;                  /**< NUL-terminated body (empty when streamed) */
+  long status; /**< HTTP status code */
+  char *body;  /**< NUL-terminated body (empty when streamed) */
   size_t body_len;
-  char **headers;              /**< NULL-terminated "Name: value" lines of the response */
-  double total_seconds;        /**< time the transfer took */
+  char **headers;       /**< NULL-terminated "Name: value" lines of the response */
+  double total_seconds; /**< time the transfer took */
 } rig_http_response;
 
-#define RIG_HTTP_RESPONSE_INIT {0, NULL, 0, NULL, 0.0}
+#define RIG_HTTP_RESPONSE_INIT                                                                     \
+  {                                                                                                \
+    0, NULL, 0, NULL, 0.0                                                                          \
+  }
 
 /**
  * @param[out] out the new client; free with rig_http_free()

@@ -39,14 +39,17 @@ typedef struct rig_log rig_log;
 
 typedef struct rig_log_options {
   unsigned int version;
-  FILE *stream;           /**< NULL: stderr */
-  rig_log_level level;    /**< messages below it are dropped */
+  FILE *stream;        /**< NULL: stderr */
+  rig_log_level level; /**< messages below it are dropped */
   rig_log_format format;
   rig_log_color color;
 } rig_log_options;
 
 #define RIG_LOG_OPTIONS_VERSION 1
-#define RIG_LOG_OPTIONS_INIT {RIG_LOG_OPTIONS_VERSION, NULL, RIG_LOG_INFO, RIG_LOG_CONSOLE, RIG_LOG_COLOR_AUTO}
+#define RIG_LOG_OPTIONS_INIT                                                                       \
+  {                                                                                                \
+    RIG_LOG_OPTIONS_VERSION, NULL, RIG_LOG_INFO, RIG_LOG_CONSOLE, RIG_LOG_COLOR_AUTO               \
+  }
 
 /** @param[out] out the new logger; free with rig_log_free() */
 RIG_EXTERN int rig_log_new(rig_log **out, const rig_log_options *opts);
@@ -59,7 +62,8 @@ RIG_EXTERN int rig_log_enabled(const rig_log *log, rig_log_level level);
  * Writes one message. Pairs of key/value strings follow the format's arguments in
  * rig_log_kv(); rig_log_write() has none. Messages and values are redacted (rig_redact).
  */
-RIG_EXTERN void rig_log_write(rig_log *log, rig_log_level level, const char *fmt, ...) RIG_PRINTF(3, 4);
+RIG_EXTERN void rig_log_write(rig_log *log, rig_log_level level, const char *fmt, ...)
+    RIG_PRINTF(3, 4);
 RIG_EXTERN void rig_log_vwrite(rig_log *log, rig_log_level level, const char *fmt, va_list ap);
 
 /** Writes a message with key/value fields: keys and values alternate, ended by NULL. */

@@ -35,20 +35,21 @@ typedef enum rig_stack_phase {
   RIG_STACK_PHASE_RUNNING,     /**< running; waiting for health or readiness */
   RIG_STACK_PHASE_HEALTHY,     /**< the engine reports it healthy */
   RIG_STACK_PHASE_READY,       /**< ready: rig_stack_up() need not wait for it any longer */
-  RIG_STACK_PHASE_COMPLETED,   /**< exited with code 0 as a service_completed_successfully dependency */
-  RIG_STACK_PHASE_FAILED,      /**< failed; message says why */
-  RIG_STACK_PHASE_STOPPING,    /**< stopping its container */
-  RIG_STACK_PHASE_REMOVED      /**< container (or network/volume: object) removed */
+  RIG_STACK_PHASE_COMPLETED, /**< exited with code 0 as a service_completed_successfully dependency
+                              */
+  RIG_STACK_PHASE_FAILED,    /**< failed; message says why */
+  RIG_STACK_PHASE_STOPPING,  /**< stopping its container */
+  RIG_STACK_PHASE_REMOVED    /**< container (or network/volume: object) removed */
 } rig_stack_phase;
 
 /** One progress event (borrowed: valid during the callback only). */
 typedef struct rig_stack_event {
-  const char *service;  /**< the service, or NULL for a network or volume */
-  const char *object;   /**< the engine's name of the container, network or volume */
+  const char *service; /**< the service, or NULL for a network or volume */
+  const char *object;  /**< the engine's name of the container, network or volume */
   rig_stack_phase phase;
-  int64_t elapsed_ms;   /**< since the operation (up or down) began */
-  int exit_code;        /**< COMPLETED and FAILED after an exit: the exit code, else -1 */
-  const char *message;  /**< FAILED: the reason; otherwise NULL */
+  int64_t elapsed_ms;  /**< since the operation (up or down) began */
+  int exit_code;       /**< COMPLETED and FAILED after an exit: the exit code, else -1 */
+  const char *message; /**< FAILED: the reason; otherwise NULL */
 } rig_stack_event;
 
 /**
@@ -93,8 +94,11 @@ typedef struct rig_stack_options {
 } rig_stack_options;
 
 #define RIG_STACK_OPTIONS_VERSION 1
-#define RIG_STACK_OPTIONS_INIT                                                                 \
-  {RIG_STACK_OPTIONS_VERSION, NULL, NULL, NULL, RIG_STACK_PULL_MISSING, 0, NULL, NULL, NULL, NULL, 0}
+#define RIG_STACK_OPTIONS_INIT                                                                     \
+  {                                                                                                \
+    RIG_STACK_OPTIONS_VERSION, NULL, NULL, NULL, RIG_STACK_PULL_MISSING, 0, NULL, NULL, NULL,      \
+        NULL, 0                                                                                    \
+  }
 
 /**
  * Makes a stack for a compose project (it does not touch the engine yet).
@@ -149,12 +153,15 @@ RIG_EXTERN int rig_stack_keep(rig_stack *stack);
 
 typedef struct rig_stack_down_options {
   unsigned int version;
-  int remove_volumes;  /**< also remove the project's named volumes (not external ones) */
-  int kill;            /**< kill containers instead of stopping them gracefully */
+  int remove_volumes; /**< also remove the project's named volumes (not external ones) */
+  int kill;           /**< kill containers instead of stopping them gracefully */
 } rig_stack_down_options;
 
 #define RIG_STACK_DOWN_OPTIONS_VERSION 1
-#define RIG_STACK_DOWN_OPTIONS_INIT {RIG_STACK_DOWN_OPTIONS_VERSION, 0, 0}
+#define RIG_STACK_DOWN_OPTIONS_INIT                                                                \
+  {                                                                                                \
+    RIG_STACK_DOWN_OPTIONS_VERSION, 0, 0                                                           \
+  }
 
 /**
  * Stops and removes the project's containers (found by the project label: also those of
@@ -169,10 +176,10 @@ RIG_EXTERN int rig_stack_down(rig_stack *stack, const rig_stack_down_options *op
 /** One service's state, as rig_stack_status() reports it. */
 typedef struct rig_stack_service_status {
   const char *service;
-  const char *container;  /**< the container's name, or NULL when it has none */
-  const char *state;      /**< "running", "exited", "created", "restarting"..., "missing" */
-  const char *health;     /**< "healthy", "unhealthy", "starting", or NULL without healthcheck */
-  int exit_code;          /**< meaningful when state is "exited" */
+  const char *container; /**< the container's name, or NULL when it has none */
+  const char *state;     /**< "running", "exited", "created", "restarting"..., "missing" */
+  const char *health;    /**< "healthy", "unhealthy", "starting", or NULL without healthcheck */
+  int exit_code;         /**< meaningful when state is "exited" */
   int restart_count;
   int oom_killed;
   /** published ports as "127.0.0.1:49153->80/tcp", NULL-terminated */
@@ -204,7 +211,8 @@ RIG_EXTERN int rig_stack_status_to_json(char **out, const rig_stack_status *stat
  * @return RIG_OK; RIG_ENOTFOUND when the service has no running container or does not
  *   publish that port (the message names both)
  */
-RIG_EXTERN int rig_stack_port(char **out, rig_stack *stack, const char *service, int container_port);
+RIG_EXTERN int rig_stack_port(char **out, rig_stack *stack, const char *service,
+                              int container_port);
 
 /** As rig_stack_port() for a protocol other than tcp ("udp", "sctp"). */
 RIG_EXTERN int rig_stack_port_proto(char **out, rig_stack *stack, const char *service,
@@ -228,7 +236,10 @@ typedef struct rig_stack_logs_options {
 } rig_stack_logs_options;
 
 #define RIG_STACK_LOGS_OPTIONS_VERSION 1
-#define RIG_STACK_LOGS_OPTIONS_INIT {RIG_STACK_LOGS_OPTIONS_VERSION, NULL, -1, 0, 0, NULL}
+#define RIG_STACK_LOGS_OPTIONS_INIT                                                                \
+  {                                                                                                \
+    RIG_STACK_LOGS_OPTIONS_VERSION, NULL, -1, 0, 0, NULL                                           \
+  }
 
 /**
  * Streams the logs of the project's containers to cb, one line at a time (calls are
