@@ -55,21 +55,8 @@ typedef struct run {
   size_t threshold_count;
   rig_traffic_result *result;
   CURLM *multi;
-  int epoll_fd;
+  rig__watch watch; /* the epoll set of curl's sockets (traffic_watch.c) */
   int use_pwait2;
-  /* Per socket: the epoll events curl wants and those epoll has. Changes are applied in
-   * one go before each wait (see watch_apply), so that a connection curl lets go of when a
-   * request ends and takes up again for the next request costs no system call. That is only safe
-   * for sockets whose opening and closing we see (connections, through on_open and on_close: a
-   * closed socket leaves epoll by itself and its number can come back); others that curl watches
-   * (its resolver's socket pair) are applied at once. */
-  uint8_t *wanted;
-  uint8_t *registered;
-  uint8_t *owned;
-  uint8_t *is_dirty;
-  int *dirty;
-  int dirty_count;
-  int watch_size;
   slot *slots;
   int slot_count;
   int *idle; /* stack of idle slot indexes */
@@ -143,108 +130,16 @@ static uint64_t count_not_sent(const run *r)
 
 /* ---- libcurl callbacks ---- */
 
-static void watch_grow(run *r, int fd)
-{
-  int size = r->watch_size ? r->watch_size : 256;
-  while (size <= fd)
-    size *= 2;
-  r->wanted = rig__realloc(r->wanted, (size_t)size);
-  r->registered = rig__realloc(r->registered, (size_t)size);
-  r->is_dirty = rig__realloc(r->is_dirty, (size_t)size);
-  r->owned = rig__realloc(r->owned, (size_t)size);
-  r->dirty = rig__realloc(r->dirty, (size_t)size * sizeof *r->dirty);
-  memset(r->wanted + r->watch_size, 0, (size_t)(size - r->watch_size));
-  memset(r->registered + r->watch_size, 0, (size_t)(size - r->watch_size));
-  memset(r->is_dirty + r->watch_size, 0, (size_t)(size - r->watch_size));
-  memset(r->owned + r->watch_size, 0, (size_t)(size - r->watch_size));
-  r->watch_size = size;
-}
-
-static void watch_set(run *r, int fd, uint8_t events)
-{
-  if (fd >= r->watch_size)
-    watch_grow(r, fd);
-  r->wanted[fd] = events;
-  if (!r->is_dirty[fd]) {
-    r->is_dirty[fd] = 1;
-    r->dirty[r->dirty_count++] = fd;
-  }
-}
-
-/* Makes epoll's registration of fd exactly what curl wants. */
-static void watch_sync(run *r, int fd)
-{
-  if (r->wanted[fd] == r->registered[fd])
-    return;
-  struct epoll_event ev;
-  memset(&ev, 0, sizeof ev);
-  ev.events = r->wanted[fd];
-  ev.data.fd = fd;
-  if (r->wanted[fd] == 0) {
-    epoll_ctl(r->epoll_fd, EPOLL_CTL_DEL, fd, NULL);
-  } else if (r->registered[fd] == 0) {
-    if (epoll_ctl(r->epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0 && errno == EEXIST)
-      epoll_ctl(r->epoll_fd, EPOLL_CTL_MOD, fd, &ev);
-  } else if (epoll_ctl(r->epoll_fd, EPOLL_CTL_MOD, fd, &ev) != 0 && errno == ENOENT) {
-    epoll_ctl(r->epoll_fd, EPOLL_CTL_ADD, fd, &ev);
-  }
-  r->registered[fd] = r->wanted[fd];
-}
-
-/* Before a wait. A connection curl lets go of (CURL_POLL_REMOVE when a request ends)
- * keeps its EPOLLIN registration: in the open model the next request on it comes a
- * wake-up or more later, so removing it at once would cost an EPOLL_CTL_DEL and an
- * EPOLL_CTL_ADD per request. An idle connection is quiet until the server closes it; that
- * event fixes the registration then (stale_event). An EPOLLOUT registration is never
- * kept: a writable socket would wake every wait. */
-static void watch_apply(run *r, int fd)
-{
-  if (r->wanted[fd] == 0 && r->registered[fd] == EPOLLIN)
-    return;
-  watch_sync(r, fd);
-}
-
-static void watch_flush(run *r)
-{
-  for (int i = 0; i < r->dirty_count; i++) {
-    r->is_dirty[r->dirty[i]] = 0;
-    watch_apply(r, r->dirty[i]);
-  }
-  r->dirty_count = 0;
-}
-
-/* An event on a connection curl has let go of (kept registered by watch_apply): drops the
- * registration, and the event is not curl's. */
-static int stale_event(run *r, int fd)
-{
-  if (fd >= r->watch_size || !r->owned[fd] || r->wanted[fd] != 0)
-    return 0;
-  watch_sync(r, fd);
-  return 1;
-}
-
 static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 {
   (void)easy;
   (void)socketp;
+  run *r = userp;
   uint8_t events = 0;
   if (what != CURL_POLL_REMOVE)
     events = (uint8_t)(((what & CURL_POLL_IN) ? EPOLLIN : 0u) |
                        ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u));
-  run *r = userp;
-  if (fd < r->watch_size && r->owned[fd]) {
-    watch_set(r, fd, events);
-    return 0;
-  }
-  /* not a connection we saw open (its number may have been reused unseen): apply now */
-  struct epoll_event ev;
-  memset(&ev, 0, sizeof ev);
-  ev.events = events;
-  ev.data.fd = fd;
-  if (events == 0)
-    epoll_ctl(r->epoll_fd, EPOLL_CTL_DEL, fd, NULL);
-  else if (epoll_ctl(r->epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0 && errno == EEXIST)
-    epoll_ctl(r->epoll_fd, EPOLL_CTL_MOD, fd, &ev);
+  rig__watch_want(&r->watch, fd, events);
   return 0;
 }
 
@@ -252,28 +147,15 @@ static curl_socket_t on_open(void *userp, curlsocktype purpose, struct curl_sock
 {
   (void)purpose;
   run *r = userp;
-  int fd = socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
-  if (fd < 0)
-    return CURL_SOCKET_BAD;
-  if (fd >= r->watch_size)
-    watch_grow(r, fd);
-  r->owned[fd] = 1;
-  r->registered[fd] = 0; /* a new socket is in no epoll set, whatever its number was */
-  r->wanted[fd] = 0;
-  return fd;
+  int fd = rig__watch_open(&r->watch, address->family, address->socktype, address->protocol);
+  return fd < 0 ? CURL_SOCKET_BAD : fd;
 }
 
-/* libcurl closes its sockets through here: a closed socket leaves the epoll set by itself,
- * and its number may come back for a new connection. */
+/* libcurl closes its sockets through here, so the watch knows the number is free again. */
 static int on_close(void *userp, curl_socket_t fd)
 {
   run *r = userp;
-  if (fd < r->watch_size) {
-    r->registered[fd] = 0;
-    r->wanted[fd] = 0;
-    r->owned[fd] = 0;
-  }
-  return close(fd);
+  return rig__watch_close(&r->watch, fd);
 }
 
 static int on_timer(CURLM *multi, long timeout_ms, void *userp)
@@ -557,7 +439,7 @@ static int wait_events(run *r, struct epoll_event *events, int64_t timeout_ns)
 #if __GLIBC_PREREQ(2, 35)
   if (r->use_pwait2) {
     struct timespec ts = {(time_t)(timeout_ns / 1000000000), (long)(timeout_ns % 1000000000)};
-    int n = epoll_pwait2(r->epoll_fd, events, MAX_EVENTS, &ts, NULL);
+    int n = epoll_pwait2(r->watch.epoll_fd, events, MAX_EVENTS, &ts, NULL);
     if (n >= 0 || errno != ENOSYS)
       return n;
     r->use_pwait2 = 0; /* kernel older than 5.11: millisecond timeouts it is */
@@ -565,7 +447,7 @@ static int wait_events(run *r, struct epoll_event *events, int64_t timeout_ns)
 #endif
 #endif
   int64_t ms = (timeout_ns + 999999) / 1000000;
-  return epoll_wait(r->epoll_fd, events, MAX_EVENTS, ms > INT_MAX ? INT_MAX : (int)ms);
+  return epoll_wait(r->watch.epoll_fd, events, MAX_EVENTS, ms > INT_MAX ? INT_MAX : (int)ms);
 }
 
 static void run_curl_timeout(run *r)
@@ -602,11 +484,11 @@ static void loop(run *r)
       report_progress(r, now);
       r->progress_next_ns = now + r->progress_interval_ns;
     }
-    watch_flush(r);
+    rig__watch_flush(&r->watch);
     now = rig__now_ns();
     int n = wait_events(r, events, next_wake(r, now) - now);
     for (int i = 0; i < n; i++) {
-      if (stale_event(r, events[i].data.fd))
+      if (rig__watch_stale_event(&r->watch, events[i].data.fd))
         continue;
       int mask = 0;
       if (events[i].events & EPOLLIN)
@@ -741,8 +623,7 @@ static int prepare(run *r)
       return rig_error_wrap(rc, "traffic: cannot make trace ids");
   }
   pthread_once(&curl_once, curl_init_once);
-  r->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-  if (r->epoll_fd < 0)
+  if (rig__watch_init(&r->watch) != 0)
     return rig_error_set(RIG_EIO, "traffic: epoll_create1: %s", strerror(errno));
   r->use_pwait2 = 1;
   r->multi = curl_multi_init();
@@ -809,13 +690,7 @@ static void teardown(run *r)
   if (r->multi)
     curl_multi_cleanup(r->multi);
   curl_url_cleanup(r->parsed_url);
-  free(r->wanted); /* after curl_multi_cleanup: closing connections calls on_close */
-  free(r->registered);
-  free(r->is_dirty);
-  free(r->owned);
-  free(r->dirty);
-  if (r->epoll_fd >= 0)
-    close(r->epoll_fd);
+  rig__watch_dispose(&r->watch); /* after curl_multi_cleanup: closing connections calls on_close */
   free(r->slots);
   free(r->idle);
   free(r->parked);
@@ -830,7 +705,7 @@ int rig_traffic_run(rig_traffic_result **out, const rig_traffic_options *opts)
     return rig_error_set(RIG_EINVAL, "traffic: no output pointer");
   run r;
   memset(&r, 0, sizeof r);
-  r.epoll_fd = -1;
+  r.watch.epoll_fd = -1;
   r.opts = opts;
   int rc = rig__traffic_spec_init(&r.spec, opts);
   if (rc == RIG_OK)

@@ -35,6 +35,37 @@ struct rig_traffic_result {
   int passed;
 };
 
+/* ---- the epoll set of curl's sockets (traffic_watch.c) ---- */
+
+/* Per socket number: the epoll events curl wants, those epoll has, whether the socket is
+ * a connection we opened, and whether a change waits for rig__watch_flush. */
+typedef struct rig__watch {
+  int epoll_fd;
+  uint8_t *wanted;
+  uint8_t *registered;
+  uint8_t *owned;
+  uint8_t *is_dirty;
+  int *dirty;
+  int dirty_count;
+  int size;
+} rig__watch;
+
+/* 0, or -1 with errno when epoll_create1 failed. */
+int rig__watch_init(rig__watch *w);
+void rig__watch_dispose(rig__watch *w);
+/* What curl wants for fd (EPOLLIN/EPOLLOUT bits, 0: nothing); applied at the next flush
+ * for our own connections, at once for any other socket. */
+void rig__watch_want(rig__watch *w, int fd, uint8_t events);
+/* socket() for curl, as a connection of ours; -1 on failure. */
+int rig__watch_open(rig__watch *w, int family, int socktype, int protocol);
+/* close() for curl: the number is free again and in no epoll set. */
+int rig__watch_close(rig__watch *w, int fd);
+/* Applies the changes curl asked for since the last flush; call before each wait. */
+void rig__watch_flush(rig__watch *w);
+/* An event on a connection curl has let go of (kept registered by the flush): drops the
+ * registration and returns 1, the event is not curl's; 0 otherwise. */
+int rig__watch_stale_event(rig__watch *w, int fd);
+
 /* ---- results (traffic_result.c) ---- */
 
 rig_traffic_result *rig__traffic_result_new(const char *method, const char *url,
