@@ -266,7 +266,10 @@ static CURLcode perform_cancellable(rig_http *client, const volatile int *cancel
   CURLM *multi = curl_multi_init();
   if (!multi)
     return curl_easy_perform(client->easy);
-  curl_multi_add_handle(multi, client->easy);
+  if (curl_multi_add_handle(multi, client->easy) != CURLM_OK) {
+    curl_multi_cleanup(multi);
+    return curl_easy_perform(client->easy);
+  }
   CURLcode rc = CURLE_OK;
   int running = 1;
   while (running) {

@@ -52,9 +52,9 @@ typedef struct die_watch {
 /* Marks the job of the dying container stopped, if its stop was issued before the event
  * (an earlier death, say before a restart, does not count). Ends the stream once every
  * running container that something else waits for is stopped (the first wave, stopped
- * last, has no one waiting; a container that was not running sends no die event): a
- * stream notices its cancel flag only on libcurl's next progress tick, up to a second
- * later, so it had better end by itself. */
+ * last, has no one waiting; a container that was not running sends no die event), so that
+ * joining it at the end costs nothing (a cancelled stream takes up to one cancel poll,
+ * 20 ms, see http.c). */
 static int on_die(void *userdata, const rig_docker_event *event)
 {
   die_watch *watch = userdata;

@@ -51,8 +51,8 @@ void rig_wait_drain(rig_wait *wait)
 {
   if (!wait)
     return;
-  /* Watcher threads stop within about a second of their wait's end (a stream notices its
-   * cancel flag on libcurl's progress tick); they were let go so that waits return at once. */
+  /* Watcher threads stop within a cancel poll (20 ms, see http.c) of their wait's end; they
+   * were let go so that waits return at once. */
   pthread_mutex_lock(&wait->lock);
   while (wait->threads > 0)
     pthread_cond_wait(&wait->threads_done, &wait->lock);

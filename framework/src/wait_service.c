@@ -7,9 +7,9 @@
  * and otherwise sleeps until something happens.
  *
  * The watcher threads share a reference-counted state with the wait and are let go when it
- * returns: a stream notices its cancel flag only on libcurl's next progress tick (up to a
- * second later), and the service must not be declared ready that much late. rig_wait_free()
- * waits for them.
+ * returns: a stream notices its cancel flag only at its next cancel poll (up to 20 ms
+ * later, see http.c), and the service must not be declared ready that much late.
+ * rig_wait_free() waits for them.
  */
 #include <stdlib.h>
 #include <string.h>
