@@ -14,7 +14,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -204,28 +203,6 @@ static void record_done(run *r, slot *s, CURLcode code, long status, int64_t now
   r->idle[r->idle_count++] = (int)(s - r->slots);
 }
 
-/* The header list plus our User-Agent, unless the request names its own. Sent as a plain
- * header rather than CURLOPT_USERAGENT: libcurl formats that option into a fresh
- * "User-Agent: ...\r\n" string for every transfer (about 5% of its work per request). */
-static struct curl_slist *with_user_agent(struct curl_slist *list)
-{
-  static const char name[] = "User-Agent:";
-  struct curl_slist *last = NULL;
-  for (struct curl_slist *node = list; node; node = node->next) {
-    if (strncasecmp(node->data, name, sizeof name - 1) == 0)
-      return list;
-    last = node;
-  }
-  struct curl_slist *ua = curl_slist_append(NULL, "User-Agent: stackrig/" RIG_VERSION_STRING);
-  if (!ua)
-    abort(); /* only out of memory, where rig__malloc aborts too */
-  if (!last)
-    return ua;
-  last->next = ua; /* appended by hand: the list's nodes (and the traceparent value inside
-                      one) stay where they are */
-  return list;
-}
-
 /* Applies what on_request filled in to the slot's handle. */
 static void apply_callback_request(run *r, slot *s, const rig_traffic_request *req)
 {
@@ -234,8 +211,8 @@ static void apply_callback_request(run *r, slot *s, const rig_traffic_request *r
   rig__traffic_easy_request(s->easy, rig__traffic_method(req->method, has_body),
                             req->url ? req->url : r->spec.url, req->body, len, has_body, 1);
   curl_slist_free_all(s->headers);
-  s->headers = with_user_agent(rig__traffic_header_list(req->headers, r->spec.auth_header, has_body,
-                                                        r->traceparent, &s->traceparent_value));
+  s->headers = rig__traffic_header_list(req->headers, r->spec.auth_header, has_body, r->traceparent,
+                                        &s->traceparent_value);
   curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, s->headers);
 }
 
@@ -584,9 +561,8 @@ static void setup_slot(run *r, slot *s)
   }
   rig__traffic_easy_request(easy, r->spec.method, r->spec.url, r->spec.body, r->spec.body_len,
                             r->spec.has_body, 0);
-  s->headers = with_user_agent(rig__traffic_header_list((const char *const *)r->spec.headers,
-                                                        r->spec.auth_header, r->spec.has_body,
-                                                        r->traceparent, &s->traceparent_value));
+  s->headers = rig__traffic_header_list((const char *const *)r->spec.headers, r->spec.auth_header,
+                                        r->spec.has_body, r->traceparent, &s->traceparent_value);
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, s->headers);
   if (!r->opts->on_request && r->parsed_url)
     curl_easy_setopt(easy, CURLOPT_CURLU, r->parsed_url);

@@ -144,7 +144,8 @@ const char *rig__traffic_method(const char *method, int has_body);
 /* Points an easy handle at a request; with copy_body libcurl keeps its own copy. */
 void rig__traffic_easy_request(CURL *easy, const char *method, const char *url, const char *body,
                                size_t body_len, int has_body, int copy_body);
-/* The header list of a request: headers, the auth header, "Expect:" (no 100-continue
+/* The header list of a request: headers, "User-Agent: stackrig/VERSION" unless they name
+ * one, the auth header, "Expect:" (no 100-continue
  * round trip) with a body, and with traceparent a placeholder whose 55-character value
  * *traceparent_value points to, to be overwritten before each send. */
 struct curl_slist *rig__traffic_header_list(const char *const *headers, const char *auth_header,

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "stackrig/error.h"
 #include "traffic_internal.h"
@@ -212,8 +213,15 @@ struct curl_slist *rig__traffic_header_list(const char *const *headers, const ch
                                             int has_body, int traceparent, char **traceparent_value)
 {
   struct curl_slist *list = NULL;
-  for (size_t i = 0; headers && headers[i]; i++)
+  int own_agent = 0;
+  for (size_t i = 0; headers && headers[i]; i++) {
     list = append(list, headers[i]);
+    own_agent |= strncasecmp(headers[i], "User-Agent:", 11) == 0;
+  }
+  /* A plain header rather than CURLOPT_USERAGENT: libcurl formats that option into a fresh
+   * "User-Agent: ...\r\n" string for every transfer (about 5% of its work per request). */
+  if (!own_agent)
+    list = append(list, "User-Agent: stackrig/" RIG_VERSION_STRING);
   if (auth_header)
     list = append(list, auth_header);
   if (has_body)

@@ -353,16 +353,20 @@ START_TEST(header_list_has_placeholder_expect_and_auth)
   char *value = NULL;
   struct curl_slist *list =
       rig__traffic_header_list(headers, "Authorization: Bearer t0k", 1, 1, &value);
-  const char *expected[] = {"X-One: 1", "X-Two: 2", "Authorization: Bearer t0k", "Expect:",
+  const char *expected[] = {"X-One: 1",
+                            "X-Two: 2",
+                            "User-Agent: stackrig/" RIG_VERSION_STRING,
+                            "Authorization: Bearer t0k",
+                            "Expect:",
                             "traceparent: 00-00000000000000000000000000000000-0000000000000000-00"};
   struct curl_slist *node = list;
-  for (size_t i = 0; i < 5; i++, node = node->next) {
+  for (size_t i = 0; i < 6; i++, node = node->next) {
     ck_assert_ptr_nonnull(node);
     ck_assert_str_eq(node->data, expected[i]);
   }
   ck_assert_ptr_null(node);
   ck_assert_uint_eq(strlen(value), RIG_TRACEPARENT_LEN);
-  ck_assert_ptr_eq(value, strstr(expected[4], "00-") ? value : NULL);
+  ck_assert_ptr_eq(value, strstr(expected[5], "00-") ? value : NULL);
   memcpy(value, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", RIG_TRACEPARENT_LEN);
   for (node = list; node->next; node = node->next)
     ;
@@ -371,7 +375,15 @@ START_TEST(header_list_has_placeholder_expect_and_auth)
   curl_slist_free_all(list);
 
   list = rig__traffic_header_list(NULL, NULL, 0, 0, &value);
-  ck_assert_ptr_null(list);
+  ck_assert_str_eq(list->data, "User-Agent: stackrig/" RIG_VERSION_STRING);
+  ck_assert_ptr_null(list->next);
+  curl_slist_free_all(list);
+  /* a request's own User-Agent (any case) is the only one */
+  const char *own[] = {"user-agent: probe/1", NULL};
+  list = rig__traffic_header_list(own, NULL, 0, 0, &value);
+  ck_assert_str_eq(list->data, "user-agent: probe/1");
+  ck_assert_ptr_null(list->next);
+  curl_slist_free_all(list);
   ck_assert_str_eq(rig__traffic_method(NULL, 0), "GET");
   ck_assert_str_eq(rig__traffic_method(NULL, 1), "POST");
   ck_assert_str_eq(rig__traffic_method("PUT", 1), "PUT");
