@@ -6,14 +6,21 @@
 
 #include "runner.h"
 
-/* Every command the runner has, in the order `stackrig --help` lists them. */
+/* Every command the runner has, in the order `stackrig --help` lists them (one a line). */
+/* clang-format off */
 static const runner_command *const commands[] = {
-    &runner_cmd_help,    &runner_cmd_up,
-    &runner_cmd_down,    &runner_cmd_status,
-    &runner_cmd_logs,    &runner_cmd_port,
-    &runner_cmd_traffic, &runner_cmd_config,
-    &runner_cmd_migrate, NULL,
+    &runner_cmd_help,
+    &runner_cmd_up,
+    &runner_cmd_down,
+    &runner_cmd_status,
+    &runner_cmd_logs,
+    &runner_cmd_port,
+    &runner_cmd_traffic,
+    &runner_cmd_config,
+    &runner_cmd_migrate,
+    NULL,
 };
+/* clang-format on */
 
 const runner_command *const *runner_commands(void)
 {
